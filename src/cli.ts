@@ -1,0 +1,121 @@
+import { parseArgs } from 'node:util';
+import { DEV_CREDENTIALS } from './emulators/dev-credentials.js';
+import { SEEDED_USER_PASSWORD } from './emulators/fleet/seeded-fleet.js';
+import { DEFAULT_EMULATOR_PORTS, startEmulators } from './emulators/start-emulators.js';
+import type { EmulatorName } from './emulators/start-emulators.js';
+
+/**
+ * `fleetgraph <command>`:
+ *   emulate   start the KDMS, Knox Manage and Box emulators (npm run emulators)
+ */
+
+const USAGE = `Usage: fleetgraph emulate [--host H] [--kdms-port N] [--knox-manage-port N] [--box-port N]
+                         [--fleet-size N] [--fleet-seed S] [--kdms-async-delay-ms N]
+
+Environment (flags win): EMULATOR_HOST, KDMS_EMULATOR_PORT, KNOX_MANAGE_EMULATOR_PORT,
+BOX_EMULATOR_PORT, FLEET_SIZE, FLEET_SEED, KDMS_ASYNC_DELAY_MS. Port 0 picks a free port.`;
+
+function wholeNumber(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0, got "${raw}"`);
+  return n;
+}
+
+async function emulate(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      'kdms-port': { type: 'string' },
+      'knox-manage-port': { type: 'string' },
+      'box-port': { type: 'string' },
+      'fleet-size': { type: 'string' },
+      'fleet-seed': { type: 'string' },
+      'kdms-async-delay-ms': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const env = process.env;
+  const ports: Record<EmulatorName, number> = {
+    kdms: wholeNumber(
+      'KDMS_EMULATOR_PORT',
+      values['kdms-port'] ?? env.KDMS_EMULATOR_PORT,
+      DEFAULT_EMULATOR_PORTS.kdms,
+    ),
+    knoxManage: wholeNumber(
+      'KNOX_MANAGE_EMULATOR_PORT',
+      values['knox-manage-port'] ?? env.KNOX_MANAGE_EMULATOR_PORT,
+      DEFAULT_EMULATOR_PORTS.knoxManage,
+    ),
+    box: wholeNumber(
+      'BOX_EMULATOR_PORT',
+      values['box-port'] ?? env.BOX_EMULATOR_PORT,
+      DEFAULT_EMULATOR_PORTS.box,
+    ),
+  };
+  const size = wholeNumber('FLEET_SIZE', values['fleet-size'] ?? env.FLEET_SIZE, 1000);
+  const asyncDelayMs = wholeNumber(
+    'KDMS_ASYNC_DELAY_MS',
+    values['kdms-async-delay-ms'] ?? env.KDMS_ASYNC_DELAY_MS,
+    2000,
+  );
+  const emulators = await startEmulators({
+    host: values.host ?? env.EMULATOR_HOST ?? '127.0.0.1',
+    ports,
+    fleet: { size, seed: values['fleet-seed'] ?? env.FLEET_SEED ?? 'fleetgraph' },
+    kdms: { async: { asyncDelayMs } },
+  });
+  const { fleet, urls } = emulators;
+  const counts = {
+    kdms: fleet.devices.filter((d) => d.kdms).length,
+    knoxManage: fleet.devices.filter((d) => d.knoxManage).length,
+    box: fleet.devices.filter((d) => d.box).length,
+  };
+  console.log(`Fleetgraph emulators: ${fleet.devices.length} devices, ${fleet.users.length} users, seed "${fleet.seed}"
+
+  KDMS         ${urls.kdms}
+    token      POST ${urls.kdms}/ams/v1/oauth2/token   client ${DEV_CREDENTIALS.kdms.clientId} / ${DEV_CREDENTIALS.kdms.clientSecret}
+    API        ${urls.kdms}/kdms/v1   (${counts.kdms} devices; uploads settle after ${asyncDelayMs} ms)
+  Knox Manage  ${urls.knoxManage}
+    token      POST ${urls.knoxManage}/emm/oauth/token   client ${DEV_CREDENTIALS.knoxManage.clientId} / ${DEV_CREDENTIALS.knoxManage.clientSecret}
+    API        ${urls.knoxManage}/emm/oapi   (${counts.knoxManage} devices; users sign in with ${SEEDED_USER_PASSWORD})
+  Box          ${urls.box}
+    API        ${urls.box}/box/srv/1.1/admin   (${counts.box} devices; header X-FH-AUTH-USER: ${DEV_CREDENTIALS.box.apiKey})
+
+Each serves GET /openapi.json, GET /_emulator/requests and PUT /_emulator/faults. Ctrl+C stops them.`);
+
+  const shutdown = (signal: string): void => {
+    console.log(`\n${signal}: stopping the emulators`);
+    emulators.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'emulate':
+      await emulate(rest);
+      return;
+    default:
+      console.error(USAGE);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,394 @@
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { NO_FAULTS, mergeFaults } from './faults.js';
+import type { FaultSettings } from './faults.js';
+import type { SeededRandom } from './seeded-random.js';
+
+/**
+ * The HTTP machinery the three emulators share: routing, body reading, per-endpoint request counters,
+ * fault injection and the `/_emulator/*` control endpoints. Each emulator adds only its API's routes.
+ */
+
+export interface EmulatorRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** Values of `{name}` segments of the matched route. */
+  params: Record<string, string>;
+}
+
+export interface EmulatorReply {
+  status: number;
+  /** Serialised as JSON unless `text` is set. */
+  body?: unknown;
+  /** A non-JSON body (e.g. a PEM certificate), sent with `contentType`. */
+  text?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export type RouteHandler = (request: EmulatorRequest) => EmulatorReply | Promise<EmulatorReply>;
+/** Runs before every counted API route; a reply short-circuits the handler (auth, rate limits). */
+export type Guard = (request: EmulatorRequest) => EmulatorReply | undefined;
+
+export interface HttpEmulatorOptions {
+  /** Used in logs and error texts, e.g. "kdms". */
+  name: string;
+  random: SeededRandom;
+  faults?: Partial<FaultSettings>;
+  /** The API's own error body for a status the machinery produces (404, 405, 413, 429, 500, 503). */
+  errorBody(status: number, message: string): unknown;
+}
+
+interface Route {
+  methods: Set<string>;
+  template: string;
+  pattern: RegExp | null;
+  paramNames: string[];
+  handler: RouteHandler;
+  /** Control and discovery routes are neither counted nor faulted. */
+  api: boolean;
+}
+
+/** Bodies above this are refused with 413: 10,000 IMEIs as JSON are about 200 kB. */
+const MAX_BODY_BYTES = 5 * 1024 * 1024;
+
+function compileTemplate(template: string): { pattern: RegExp | null; paramNames: string[] } {
+  const paramNames: string[] = [];
+  if (!template.includes('{')) return { pattern: null, paramNames };
+  const source = template
+    .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+    .replace(/\{(\w+)\}/g, (_match, name: string) => {
+      paramNames.push(name);
+      return '([^/]+)';
+    });
+  return { pattern: new RegExp(`^${source}$`), paramNames };
+}
+
+export class HttpEmulator {
+  readonly name: string;
+  private readonly routes: Route[] = [];
+  private readonly guards: Guard[] = [];
+  private readonly counts = new Map<string, number>();
+  private readonly random: SeededRandom;
+  private readonly errorBody: HttpEmulatorOptions['errorBody'];
+  private currentFaults: FaultSettings;
+  private server: Server | null = null;
+  private baseUrl: string | null = null;
+
+  constructor(options: HttpEmulatorOptions) {
+    this.name = options.name;
+    this.random = options.random;
+    this.errorBody = options.errorBody;
+    const { faults, problems } = mergeFaults({ ...NO_FAULTS }, options.faults ?? {});
+    if (problems.length)
+      throw new Error(`${options.name} emulator: bad fault settings: ${problems.join('; ')}`);
+    this.currentFaults = faults;
+    this.addControlRoutes();
+  }
+
+  /** An API route: counted, faulted and guarded. `template` may hold `{name}` segments. */
+  route(methods: string | string[], template: string, handler: RouteHandler): void {
+    this.addRoute(methods, template, handler, true);
+  }
+
+  /** A route outside the API proper (control, discovery): never counted, faulted or guarded. */
+  controlRoute(methods: string | string[], template: string, handler: RouteHandler): void {
+    this.addRoute(methods, template, handler, false);
+  }
+
+  guard(guard: Guard): void {
+    this.guards.push(guard);
+  }
+
+  /** Every API route as `METHOD template`, for checking the OpenAPI document against what is served. */
+  apiRoutes(): string[] {
+    return this.routes.filter((r) => r.api).flatMap((r) => [...r.methods].map((m) => `${m} ${r.template}`));
+  }
+
+  get faults(): Readonly<FaultSettings> {
+    return this.currentFaults;
+  }
+
+  /** Merges `patch` into the current faults; throws with every problem when it is invalid. */
+  setFaults(patch: Partial<FaultSettings>): void {
+    const { faults, problems } = mergeFaults(this.currentFaults, patch);
+    if (problems.length) throw new Error(problems.join('; '));
+    this.currentFaults = faults;
+  }
+
+  clearFaults(): void {
+    this.currentFaults = { ...NO_FAULTS, paths: [] };
+  }
+
+  requestCounts(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  resetCounts(): void {
+    this.counts.clear();
+  }
+
+  get url(): string {
+    if (!this.baseUrl) throw new Error(`${this.name} emulator is not listening`);
+    return this.baseUrl;
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        // A handler bug must not take the emulator down; answer 500 like a real server would.
+        if (!res.headersSent)
+          this.send(res, { status: 500, body: this.errorBody(500, String(error)) }, false);
+        else res.destroy();
+      });
+    });
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    const address = server.address() as AddressInfo;
+    const shownHost = host.includes(':') ? `[${host}]` : host;
+    this.baseUrl = `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`;
+    return this.baseUrl;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private addRoute(methods: string | string[], template: string, handler: RouteHandler, api: boolean): void {
+    const { pattern, paramNames } = compileTemplate(template);
+    const list = Array.isArray(methods) ? methods : [methods];
+    this.routes.push({
+      methods: new Set(list.map((m) => m.toUpperCase())),
+      template,
+      pattern,
+      paramNames,
+      handler,
+      api,
+    });
+  }
+
+  private addControlRoutes(): void {
+    this.controlRoute('GET', '/_emulator/requests', () => ({ status: 200, body: this.requestCounts() }));
+    this.controlRoute('POST', '/_emulator/reset', () => {
+      this.resetCounts();
+      return { status: 204 };
+    });
+    this.controlRoute('GET', '/_emulator/faults', () => ({ status: 200, body: this.currentFaults }));
+    this.controlRoute(['PUT', 'PATCH'], '/_emulator/faults', (request) => {
+      let patch: unknown;
+      try {
+        patch = JSON.parse(request.body.toString('utf8') || '{}');
+      } catch {
+        return { status: 400, body: { problems: ['body must be JSON'] } };
+      }
+      const { faults, problems } = mergeFaults(this.currentFaults, patch);
+      if (problems.length) return { status: 400, body: { problems } };
+      this.currentFaults = faults;
+      return { status: 200, body: faults };
+    });
+    this.controlRoute('DELETE', '/_emulator/faults', () => {
+      this.clearFaults();
+      return { status: 204 };
+    });
+  }
+
+  private match(
+    method: string,
+    path: string,
+  ): { route: Route; params: Record<string, string> } | 'method' | null {
+    let pathMatched = false;
+    for (const route of this.routes) {
+      let params: Record<string, string> | null = null;
+      if (route.pattern === null) {
+        if (route.template === path) params = {};
+      } else {
+        const m = route.pattern.exec(path);
+        if (m)
+          params = Object.fromEntries(
+            route.paramNames.map((n, i) => [n, decodeURIComponent(m[i + 1] ?? '')]),
+          );
+      }
+      if (!params) continue;
+      pathMatched = true;
+      if (route.methods.has(method)) return { route, params };
+    }
+    return pathMatched ? 'method' : null;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = url.pathname;
+    const body = await readBody(req);
+    const found = this.match(method, path);
+    const route = typeof found === 'object' && found ? found.route : null;
+    const api = route ? route.api : true;
+    if (api) this.count(`${method} ${route?.template ?? path}`);
+    if (body === null) {
+      this.send(res, { status: 413, body: this.errorBody(413, 'Request body too large') }, false);
+      return;
+    }
+    if (found === null) {
+      this.send(res, { status: 404, body: this.errorBody(404, `No route for ${method} ${path}`) }, false);
+      return;
+    }
+    if (found === 'method') {
+      this.send(
+        res,
+        { status: 405, body: this.errorBody(405, `Method ${method} not allowed on ${path}`) },
+        false,
+      );
+      return;
+    }
+    const request: EmulatorRequest = {
+      method,
+      path,
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+      params: found.params,
+    };
+    const faulted = api && this.affects(path);
+    if (faulted) {
+      const injected = await this.injectFault();
+      if (injected) {
+        this.send(res, injected, false);
+        return;
+      }
+    }
+    let reply: EmulatorReply | undefined;
+    if (api) for (const guard of this.guards) if ((reply = guard(request))) break;
+    reply ??= await found.route.handler(request);
+    await this.send(res, reply, faulted);
+  }
+
+  private count(key: string): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  private affects(path: string): boolean {
+    const { paths } = this.currentFaults;
+    return paths.length === 0 || paths.some((prefix) => path.startsWith(prefix));
+  }
+
+  /** Latency first (a slow upstream is slow to fail too), then 429 bursts, then errors. */
+  private async injectFault(): Promise<EmulatorReply | null> {
+    const f = this.currentFaults;
+    const wait = f.latencyMs + (f.jitterMs > 0 ? this.random.next() * f.jitterMs : 0);
+    // Unref'd: a request held back by latency must not keep a stopping process alive.
+    if (wait > 0) await delay(wait, undefined, { ref: false });
+    if (f.rateLimitNext > 0) {
+      f.rateLimitNext -= 1;
+      return {
+        status: 429,
+        headers: { 'retry-after': String(f.retryAfterSeconds) },
+        body: this.errorBody(429, 'Too Many Requests'),
+      };
+    }
+    if (f.failNext > 0 || (f.errorRate > 0 && this.random.chance(f.errorRate))) {
+      if (f.failNext > 0) f.failNext -= 1;
+      return {
+        status: f.errorStatus,
+        body: this.errorBody(f.errorStatus, `Injected ${f.errorStatus} from the ${this.name} emulator`),
+      };
+    }
+    return null;
+  }
+
+  private async send(res: ServerResponse, reply: EmulatorReply, faulted: boolean): Promise<void> {
+    const headers: Record<string, string> = { ...reply.headers };
+    let payload: string | undefined;
+    if (reply.text !== undefined) {
+      payload = reply.text;
+      headers['content-type'] = reply.contentType ?? 'text/plain; charset=utf-8';
+    } else if (reply.body !== undefined) {
+      payload = JSON.stringify(reply.body);
+      headers['content-type'] = reply.contentType ?? 'application/json; charset=utf-8';
+      const f = this.currentFaults;
+      if (
+        faulted &&
+        (f.malformedJsonNext > 0 || (f.malformedJsonRate > 0 && this.random.chance(f.malformedJsonRate)))
+      ) {
+        if (f.malformedJsonNext > 0) f.malformedJsonNext -= 1;
+        payload = payload.slice(0, Math.floor(payload.length / 2));
+      }
+    }
+    const bytes = payload === undefined ? undefined : Buffer.from(payload, 'utf8');
+    if (bytes) headers['content-length'] = String(bytes.length);
+    res.writeHead(reply.status, headers);
+    const slowMs = faulted ? this.currentFaults.slowBodyMs : 0;
+    if (!bytes || slowMs <= 0 || bytes.length < 2) {
+      res.end(bytes);
+      return;
+    }
+    res.flushHeaders();
+    const pieces = Math.min(10, bytes.length);
+    const step = Math.ceil(bytes.length / pieces);
+    for (let offset = 0; offset < bytes.length; offset += step) {
+      if (res.destroyed) return;
+      res.write(bytes.subarray(offset, offset + step));
+      await delay(slowMs / pieces, undefined, { ref: false });
+    }
+    res.end();
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) tooLarge = true;
+    else chunks.push(chunk as Buffer);
+  }
+  return tooLarge ? null : Buffer.concat(chunks);
+}
+
+// ---- helpers the API emulators share ----------------------------------------------------------------
+
+export function parseJsonBody(request: EmulatorRequest): { ok: true; value: unknown } | { ok: false } {
+  const text = request.body.toString('utf8');
+  if (text.trim() === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** Form fields from an urlencoded body, falling back to the query string (some Knox callers send both). */
+export function parseFormBody(request: EmulatorRequest): URLSearchParams {
+  const fields = new URLSearchParams(request.query);
+  const type = String(request.headers['content-type'] ?? '');
+  if (request.body.length > 0 && (type === '' || type.includes('application/x-www-form-urlencoded'))) {
+    for (const [key, value] of new URLSearchParams(request.body.toString('utf8'))) fields.set(key, value);
+  }
+  return fields;
+}
+
+/** The token of an `Authorization: Bearer …` header; the scheme is case-insensitive (RFC 6750). */
+export function bearerToken(request: EmulatorRequest): string | null {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const match = /^bearer\s*(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}
