@@ -1,0 +1,14 @@
+import type { RunningEmulators } from '../../../src/emulators/start-emulators.js';
+import { knoxManageContract } from '../../contract/knox-manage.contract.js';
+import { knoxManageTarget, startTestEmulators } from '../../helpers/emulator-targets.js';
+
+// 2,500 devices: enough for several 1,000-row pages where an API pages that way.
+let emulators: RunningEmulators;
+beforeAll(async () => {
+  emulators = await startTestEmulators({ fleet: { size: 2500, seed: 'contract' } });
+});
+afterAll(() => emulators.stop());
+
+describe('knox-manage emulator speaks the knox-manage contract', () => {
+  knoxManageContract(() => knoxManageTarget(emulators));
+});
