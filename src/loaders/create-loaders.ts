@@ -1,0 +1,218 @@
+import DataLoader from 'dataloader';
+import { identifiersOf, refFromAccess, refFromManaged, refFromRegistration } from '../domain/device-ref.js';
+import type { DeviceLookup, DeviceRef } from '../domain/device-ref.js';
+import type {
+  DeviceAccess,
+  DeviceApp,
+  DeviceAppUser,
+  DeviceRegistration,
+  FleetUser,
+  ManagedDevice,
+} from '../domain/fleet.js';
+import type { BoxClient } from '../upstreams/box/box.client.js';
+import type { KdmsClient } from '../upstreams/kdms/kdms.client.js';
+import { KDMS_MAX_IDS_PER_GET, KDMS_MAX_PAGE_SIZE } from '../upstreams/kdms/kdms.wire.js';
+import type { KnoxManageClient } from '../upstreams/knox-manage/knox-manage.client.js';
+import { mapSettled } from './concurrency.js';
+import type { BoxDeviceIndex, KnoxManageDeviceIndex, UpstreamReads } from './upstream-reads.js';
+
+/**
+ * Every loader one request needs (per request: DataLoader caches must not leak between callers).
+ * Each batch function picks the cheapest upstream plan for the keys it got:
+ * - KDMS `getDevices` takes up to 1,000 ids: one call per batch.
+ * - Knox Manage and Box have per-device reads and whole-list reads: for a few keys, concurrent
+ *   per-device reads; for more keys than a full list costs in calls, one (shared, cached) list read.
+ * - Box apps and device users exist only per device (`listapps`, `listusers`): one call per device,
+ *   concurrently, which is the minimum that API allows.
+ */
+export interface UpstreamServices {
+  kdms: KdmsClient;
+  knoxManage: KnoxManageClient;
+  box: BoxClient;
+  reads: UpstreamReads;
+}
+
+export interface LoaderOptions {
+  /** Off = the naive baseline of the benchmark: one upstream call per key, no planner, no caching. */
+  batching: boolean;
+}
+
+/** Concurrent per-device reads against one upstream from one request. */
+const PER_DEVICE_CONCURRENCY = 16;
+/** Box's list returns the whole fleet: read it when more than this many devices are wanted. */
+const BOX_PER_DEVICE_READ_LIMIT = 2;
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+export function createLoaders(services: UpstreamServices, options: LoaderOptions = { batching: true }) {
+  const { kdms, knoxManage, box, reads } = services;
+  const batching = options.batching;
+  const dataLoaderOptions = (maxBatchSize: number) =>
+    batching ? { maxBatchSize } : { maxBatchSize: 1, cache: false };
+
+  // One read of each whole collection per request, even when the read cache is off.
+  const memo = new Map<string, Promise<unknown>>();
+  const once = <T>(key: string, load: () => Promise<T>): Promise<T> => {
+    if (!memo.has(key)) memo.set(key, load());
+    return memo.get(key) as Promise<T>;
+  };
+  const knoxManageIndex = () => once<KnoxManageDeviceIndex>('km:devices', () => reads.knoxManageDevices());
+  const boxIndex = () => once<BoxDeviceIndex>('box:devices', () => reads.boxDevices());
+  const userIndex = () => once<Map<string, FleetUser>>('km:users', () => reads.knoxManageUsers());
+
+  const registrationByIdentifier = new DataLoader<string, DeviceRegistration | null>(async (ids) => {
+    const page = await kdms.getDevices({ deviceIds: [...ids], pageSize: KDMS_MAX_PAGE_SIZE });
+    const byId = new Map<string, DeviceRegistration>();
+    for (const r of page.registrations)
+      for (const id of [r.imei, r.secondaryImei, r.serialNumber]) if (id) byId.set(id, r);
+    return ids.map((id) => byId.get(id) ?? null);
+  }, dataLoaderOptions(KDMS_MAX_IDS_PER_GET)); // getDevices filters by at most this many ids
+
+  const managedLoader = (
+    key: 'byImei' | 'bySerial',
+    readOne: (id: string) => Promise<ManagedDevice | null>,
+  ) =>
+    new DataLoader<string, ManagedDevice | null>(async (ids) => {
+      if (batching && ids.length > reads.knoxManageListCost) {
+        const index = await knoxManageIndex();
+        return ids.map((id) => index[key].get(id) ?? null);
+      }
+      return mapSettled(ids, PER_DEVICE_CONCURRENCY, readOne);
+    }, dataLoaderOptions(Number.MAX_SAFE_INTEGER));
+  const managedByImei = managedLoader('byImei', (imei) => knoxManage.selectDeviceInfoByImei(imei));
+  const managedBySerial = managedLoader('bySerial', (serial) =>
+    knoxManage.selectDeviceInfoBySerialNumber(serial),
+  );
+
+  const accessByCuid = new DataLoader<string, DeviceAccess | null>(async (cuids) => {
+    if (batching && cuids.length > BOX_PER_DEVICE_READ_LIMIT) {
+      const index = await boxIndex();
+      return cuids.map((cuid) => index.byCuid.get(cuid) ?? null);
+    }
+    return mapSettled(cuids, PER_DEVICE_CONCURRENCY, (cuid) => box.readDevice(cuid));
+  }, dataLoaderOptions(Number.MAX_SAFE_INTEGER));
+
+  const appsByCuid = new DataLoader<string, DeviceApp[] | null>(
+    (cuids) =>
+      batching
+        ? reads.boxAppsOf(cuids, PER_DEVICE_CONCURRENCY)
+        : mapSettled(cuids, 1, (cuid) => box.listApps(cuid)),
+    dataLoaderOptions(Number.MAX_SAFE_INTEGER),
+  );
+  const appUsersByCuid = new DataLoader<string, DeviceAppUser[] | null>(
+    (cuids) =>
+      batching
+        ? reads.boxUsersOf(cuids, PER_DEVICE_CONCURRENCY)
+        : mapSettled(cuids, 1, (cuid) => box.listUsers(cuid)),
+    dataLoaderOptions(Number.MAX_SAFE_INTEGER),
+  );
+
+  const userById = new DataLoader<string, FleetUser | null>(async (userIds) => {
+    const users = await userIndex();
+    return userIds.map((id) => users.get(id) ?? null);
+  }, dataLoaderOptions(Number.MAX_SAFE_INTEGER));
+
+  const managedByUser = new DataLoader<string, ManagedDevice[]>(async (userIds) => {
+    if (batching && userIds.length > reads.knoxManageListCost) {
+      const index = await knoxManageIndex();
+      return userIds.map((id) => index.byUser.get(id) ?? []);
+    }
+    return mapSettled(
+      userIds,
+      PER_DEVICE_CONCURRENCY,
+      async (id) => (await knoxManage.selectDevicesByUser(id)) ?? [],
+    );
+  }, dataLoaderOptions(Number.MAX_SAFE_INTEGER));
+
+  /** Tries each identifier in turn (IMEI, then serial number) until one loader finds the record. */
+  const firstFound = async <T>(ids: string[], load: (id: string) => Promise<T | null>): Promise<T | null> => {
+    for (const id of ids) {
+      const found = await load(id);
+      if (found) return found;
+    }
+    return null;
+  };
+
+  const loaders = {
+    registration(ref: DeviceRef): Promise<DeviceRegistration | null> {
+      if (ref.registration !== undefined) return Promise.resolve(ref.registration);
+      // Both identifiers ride in the same getDevices batch: no extra call for the fallback.
+      return registrationByIdentifier.loadMany(identifiersOf(ref)).then((found) => {
+        const error = found.find((f): f is Error => f instanceof Error);
+        if (error) throw error;
+        return (found.find((f) => f !== null) as DeviceRegistration | undefined) ?? null;
+      });
+    },
+
+    management(ref: DeviceRef): Promise<ManagedDevice | null> {
+      if (ref.managed !== undefined) return Promise.resolve(ref.managed);
+      return firstFound(identifiersOf(ref), async (id) =>
+        ref.imei === id ? managedByImei.load(id) : managedBySerial.load(id),
+      );
+    },
+
+    access(ref: DeviceRef): Promise<DeviceAccess | null> {
+      if (ref.access !== undefined) return Promise.resolve(ref.access);
+      return firstFound(identifiersOf(ref), (cuid) => accessByCuid.load(cuid));
+    },
+
+    async apps(ref: DeviceRef): Promise<DeviceApp[]> {
+      const access = await loaders.access(ref);
+      return access ? ((await appsByCuid.load(access.cuid)) ?? []) : [];
+    },
+
+    async appUsers(ref: DeviceRef): Promise<DeviceAppUser[]> {
+      const access = await loaders.access(ref);
+      return access ? ((await appUsersByCuid.load(access.cuid)) ?? []) : [];
+    },
+
+    user(userId: string): Promise<FleetUser | null> {
+      return userById.load(userId);
+    },
+
+    devicesOfUser(userId: string): Promise<ManagedDevice[]> {
+      return managedByUser.load(userId);
+    },
+
+    /** A device by one identifier, or null when no API knows it (each API asked at most once). */
+    async findDevice(lookup: DeviceLookup): Promise<DeviceRef | null> {
+      const ref: DeviceRef =
+        'imei' in lookup
+          ? { imei: lookup.imei, serialNumber: null }
+          : { imei: null, serialNumber: lookup.serialNumber };
+      const registration = await loaders.registration(ref);
+      if (registration) return refFromRegistration(registration);
+      const managed = await loaders.management(ref);
+      if (managed) return { ...refFromManaged(managed), registration: null };
+      const access = await loaders.access(ref);
+      if (access) return { ...refFromAccess(access), registration: null, managed: null };
+      return null;
+    },
+
+    /** Records read elsewhere (a list page) are handed to the loaders so fields do not read them again. */
+    primeRegistration(registration: DeviceRegistration): void {
+      if (!batching) return;
+      for (const id of [registration.imei, registration.secondaryImei, registration.serialNumber]) {
+        if (id) registrationByIdentifier.prime(id, registration);
+      }
+    },
+
+    /** Forget what this request read about a device after a write, so later fields see the change. */
+    forgetAccess(cuid: string): void {
+      accessByCuid.clear(cuid);
+    },
+
+    primeAccess(access: DeviceAccess): void {
+      accessByCuid.clear(access.cuid).prime(access.cuid, access);
+    },
+
+    /** Whole-collection reads, for listings. */
+    knoxManageIndex,
+    boxIndex,
+    /** KDMS membership of many devices at once (listings exclude devices an earlier API listed). */
+    registrationsOf(ids: string[]): Promise<Array<DeviceRegistration | null | Error>> {
+      return registrationByIdentifier.loadMany(ids);
+    },
+  };
+  return loaders;
+}

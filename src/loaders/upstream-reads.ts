@@ -1,0 +1,143 @@
+import type { Keyv } from 'keyv';
+import type { DeviceAccess, DeviceApp, DeviceAppUser, FleetUser, ManagedDevice } from '../domain/fleet.js';
+import type { BoxClient } from '../upstreams/box/box.client.js';
+import type { KnoxManageClient } from '../upstreams/knox-manage/knox-manage.client.js';
+import { KNOX_MANAGE_MAX_LIMIT } from '../upstreams/knox-manage/knox-manage.wire.js';
+import { SingleFlight, mapSettled } from './concurrency.js';
+
+/**
+ * Whole-collection reads that many requests share: Knox Manage's device and user lists and Box's device
+ * list. process-wide: identical reads in flight are shared, and results live in the keyv read cache for
+ * `ttlMs` (0 turns the cache off). Our own writes and webhook events invalidate them.
+ */
+export interface KnoxManageDeviceIndex {
+  byImei: Map<string, ManagedDevice>;
+  bySerial: Map<string, ManagedDevice>;
+  byUser: Map<string, ManagedDevice[]>;
+  all: ManagedDevice[];
+}
+
+export interface BoxDeviceIndex {
+  byCuid: Map<string, DeviceAccess>;
+  all: DeviceAccess[];
+}
+
+export const READ_KEYS = {
+  knoxManageDevices: 'knox-manage:devices',
+  knoxManageUsers: 'knox-manage:users',
+  boxDevices: 'box:devices',
+} as const;
+
+export class UpstreamReads {
+  private readonly flights = new SingleFlight();
+  /** Pages a full Knox Manage device list costs, learned from the last read (planner input). */
+  private knoxManageDevicePages = 1;
+
+  constructor(
+    private readonly knoxManage: KnoxManageClient,
+    private readonly box: BoxClient,
+    private readonly cache: Keyv,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** Calls a full Knox Manage device list costs. */
+  get knoxManageListCost(): number {
+    return this.knoxManageDevicePages;
+  }
+
+  async knoxManageDevices(): Promise<KnoxManageDeviceIndex> {
+    const all = await this.cached(READ_KEYS.knoxManageDevices, async () => {
+      const devices = await this.readAllPages((start) =>
+        this.knoxManage.selectDeviceList({ start, limit: KNOX_MANAGE_MAX_LIMIT }),
+      );
+      this.knoxManageDevicePages = Math.max(1, Math.ceil(devices.length / KNOX_MANAGE_MAX_LIMIT));
+      return devices;
+    });
+    return indexManagedDevices(all);
+  }
+
+  async knoxManageUsers(): Promise<Map<string, FleetUser>> {
+    const all = await this.cached(READ_KEYS.knoxManageUsers, () =>
+      this.readAllPages((start) => this.knoxManage.selectUsers(start, KNOX_MANAGE_MAX_LIMIT)),
+    );
+    return new Map(all.map((u) => [u.userId, u]));
+  }
+
+  async boxDevices(): Promise<BoxDeviceIndex> {
+    const all = await this.cached(READ_KEYS.boxDevices, () => this.box.listDevices());
+    return { all, byCuid: new Map(all.map((d) => [d.cuid, d])) };
+  }
+
+  /** Box apps per device: Box reads them one device at a time, so each device's list is cached on its own. */
+  boxAppsOf(cuids: readonly string[], concurrency: number): Promise<Array<DeviceApp[] | null | Error>> {
+    return this.cachedEach('box:apps:', cuids, concurrency, (cuid) => this.box.listApps(cuid));
+  }
+
+  boxUsersOf(cuids: readonly string[], concurrency: number): Promise<Array<DeviceAppUser[] | null | Error>> {
+    return this.cachedEach('box:users:', cuids, concurrency, (cuid) => this.box.listUsers(cuid));
+  }
+
+  async invalidate(...keys: string[]): Promise<void> {
+    await Promise.all(keys.map((k) => this.cache.delete(k)));
+  }
+
+  /** Per-key reads through the cache: hits from keyv, misses read concurrently (each shared while in flight). */
+  private async cachedEach<T>(
+    prefix: string,
+    keys: readonly string[],
+    concurrency: number,
+    load: (key: string) => Promise<T>,
+  ): Promise<Array<T | Error>> {
+    const hits: Array<T | undefined> =
+      this.ttlMs > 0 ? ((await this.cache.getMany(keys.map((k) => prefix + k))) as Array<T | undefined>) : [];
+    return mapSettled([...keys.keys()], concurrency, async (i) => {
+      const hit = hits[i];
+      if (hit !== undefined) return hit;
+      const key = keys[i]!;
+      return this.flights.run(prefix + key, async () => {
+        const value = await load(key);
+        if (this.ttlMs > 0) await this.cache.set(prefix + key, value, this.ttlMs);
+        return value;
+      });
+    });
+  }
+
+  /** Reads page 0, then the remaining pages of the collection concurrently. */
+  private async readAllPages<T>(
+    readPage: (start: number) => Promise<{ items: T[]; total: number }>,
+  ): Promise<T[]> {
+    const first = await readPage(0);
+    const starts: number[] = [];
+    for (let start = KNOX_MANAGE_MAX_LIMIT; start < first.total; start += KNOX_MANAGE_MAX_LIMIT)
+      starts.push(start);
+    const rest = await Promise.all(starts.map(readPage));
+    return [...first.items, ...rest.flatMap((p) => p.items)];
+  }
+
+  private cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+    return this.flights.run(key, async () => {
+      if (this.ttlMs > 0) {
+        const hit = (await this.cache.get(key)) as T | undefined;
+        if (hit !== undefined) return hit;
+      }
+      const value = await load();
+      if (this.ttlMs > 0) await this.cache.set(key, value, this.ttlMs);
+      return value;
+    });
+  }
+}
+
+function indexManagedDevices(all: ManagedDevice[]): KnoxManageDeviceIndex {
+  const index: KnoxManageDeviceIndex = { all, byImei: new Map(), bySerial: new Map(), byUser: new Map() };
+  for (const d of all) {
+    if (d.imei) index.byImei.set(d.imei, d);
+    if (d.secondaryImei) index.byImei.set(d.secondaryImei, d);
+    if (d.serialNumber) index.bySerial.set(d.serialNumber, d);
+    if (d.ownerUserId) {
+      const list = index.byUser.get(d.ownerUserId) ?? [];
+      list.push(d);
+      index.byUser.set(d.ownerUserId, list);
+    }
+  }
+  return index;
+}
