@@ -1,0 +1,16 @@
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+
+// Box has no read-by-app endpoint, so other subgraphs may reference an App by id but cannot ask this
+// subgraph to resolve one: the key is declared non-resolvable.
+@Directive('@key(fields: "id", resolvable: false)')
+@ObjectType({ description: 'An app that has authenticated from a device (Box).', simpleResolvers: true })
+export class App {
+  @Field(() => ID, { description: "Box's app guid." })
+  id: string;
+
+  @Field(() => String)
+  name: string;
+
+  @Field(() => String, { nullable: true })
+  description: string | null;
+}

@@ -1,0 +1,40 @@
+import type { DeviceRef } from '../domain/device-ref.js';
+import type {
+  AuthenticationOutcome,
+  DeviceAccess,
+  DeviceAccessChange,
+  FleetUser,
+  Page,
+  Upstream,
+} from '../domain/fleet.js';
+import type { UploadJob } from '../jobs/upload-job.js';
+import type { Loaders } from '../loaders/create-loaders.js';
+import type { DevicePageData, DevicePageRequest } from '../loaders/device-listing.js';
+
+/**
+ * What a resolver may use, built per request by the server. Resolvers reach upstreams only through
+ * these (loaders, listings and writes), never through a client or an HTTP call of their own.
+ */
+export interface UpstreamHealthReport {
+  upstream: Upstream;
+  status: 'UP' | 'DOWN';
+  latencyMs: number;
+  message: string | null;
+}
+
+export interface GraphContext {
+  loaders: Loaders;
+  listings: {
+    devices(request: DevicePageRequest): Promise<DevicePageData>;
+    users(start: number, limit: number): Promise<Page<FleetUser>>;
+  };
+  writes: {
+    /** Null when Box does not know the device. */
+    updateDeviceAccess(ref: DeviceRef, change: DeviceAccessChange): Promise<DeviceAccess | null>;
+    authenticateUser(userId: string, password: string): Promise<AuthenticationOutcome>;
+  };
+  health(): Promise<UpstreamHealthReport[]>;
+  jobs: {
+    get(id: string): Promise<UploadJob | null>;
+  };
+}

@@ -1,0 +1,202 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { deviceIdOf, parseDeviceId } from '../../domain/device-ref.js';
+import type { DeviceLookup, DeviceRef } from '../../domain/device-ref.js';
+import type {
+  DeviceApp,
+  DeviceRegistration,
+  ManagedDevice,
+  DeviceAccess,
+  Upstream,
+} from '../../domain/fleet.js';
+import { App } from '../app/app.type.js';
+import { UpstreamEnum } from '../common/enums.js';
+import { pageInfoOf } from '../common/page-info.type.js';
+import { PagingArgs, checkedFirst } from '../common/paging.args.js';
+import type { GraphContext } from '../context.js';
+import { badUserInput, notFound } from '../errors.js';
+import { User } from '../user/user.type.js';
+import type { UserRef } from '../user/user.type.js';
+import { DeviceAccessInput, DeviceConnection, DeviceFilterInput } from './device.connection.js';
+import { BoxDevice, Device, KdmsRegistration, ManagedDevice as ManagedDeviceType } from './device.type.js';
+
+export interface DeviceConnectionValue {
+  edges: Array<{ cursor: string; node: DeviceRef }>;
+  pageInfo: ReturnType<typeof pageInfoOf>;
+}
+
+/** Exactly one of id, imei or serialNumber. */
+export function lookupOf(args: {
+  id?: string | null;
+  imei?: string | null;
+  serialNumber?: string | null;
+}): DeviceLookup {
+  const given = (['id', 'imei', 'serialNumber'] as const).filter(
+    (k) => args[k] !== undefined && args[k] !== null,
+  );
+  if (given.length !== 1) throw badUserInput('Give exactly one of id, imei or serialNumber', { given });
+  if (args.id) {
+    const lookup = parseDeviceId(args.id);
+    if (!lookup) throw badUserInput(`"${args.id}" is not a device id`, { argument: 'id' });
+    return lookup;
+  }
+  return args.imei ? { imei: args.imei } : { serialNumber: args.serialNumber! };
+}
+
+@Resolver(() => Device)
+export class DeviceResolver {
+  @Query(() => Device, {
+    nullable: true,
+    description: 'One device by exactly one of its id, IMEI or serial number.',
+  })
+  device(
+    @Ctx() { loaders }: GraphContext,
+    @Arg('id', () => ID, { nullable: true }) id?: string,
+    @Arg('imei', () => String, { nullable: true }) imei?: string,
+    @Arg('serialNumber', () => String, { nullable: true }) serialNumber?: string,
+  ): Promise<DeviceRef | null> {
+    return loaders.findDevice(lookupOf({ id, imei, serialNumber }));
+  }
+
+  @Query(() => DeviceConnection, {
+    description: 'Every device of every API, each once; narrowed by `filter`.',
+  })
+  async devices(
+    @Ctx() { listings }: GraphContext,
+    @Args(() => PagingArgs) { first, after }: PagingArgs,
+    @Arg('filter', () => DeviceFilterInput, { nullable: true }) filter?: DeviceFilterInput,
+  ): Promise<DeviceConnectionValue> {
+    const page = await listings.devices({
+      first: checkedFirst(first),
+      after: after ?? null,
+      filter: { ...filter },
+    });
+    return {
+      edges: page.edges.map((e) => ({ cursor: e.cursor, node: e.ref })),
+      pageInfo: pageInfoOf(
+        page.edges.map((e) => e.cursor),
+        page.hasNextPage,
+      ),
+    };
+  }
+
+  @Mutation(() => Device, {
+    description:
+      'Rename a device, block or allow its logins, or have its apps purge their data (Box device/update).',
+  })
+  async updateDeviceAccess(
+    @Ctx() { loaders, writes }: GraphContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => DeviceAccessInput) input: DeviceAccessInput,
+  ): Promise<DeviceRef> {
+    const lookup = parseDeviceId(id);
+    if (!lookup) throw badUserInput(`"${id}" is not a device id`, { argument: 'id' });
+    if (input.name !== undefined && input.name !== null && input.name.trim() === '')
+      throw badUserInput('name must not be empty', { argument: 'input.name' });
+    const change = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null));
+    if (Object.keys(change).length === 0)
+      throw badUserInput('input changes nothing: give name, loginBlocked or purgeAppDataOnNextLogin');
+    const ref: DeviceRef =
+      'imei' in lookup
+        ? { imei: lookup.imei, serialNumber: null }
+        : { imei: null, serialNumber: lookup.serialNumber };
+    const access = await writes.updateDeviceAccess(ref, change);
+    if (!access) throw notFound(`Box does not know device ${id}`, { upstream: 'BOX' });
+    loaders.primeAccess(access);
+    return { ...ref, access };
+  }
+
+  @FieldResolver(() => ID)
+  id(@Root() device: DeviceRef): string {
+    return deviceIdOf(device);
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  imei(@Root() device: DeviceRef): string | null {
+    return device.imei ?? device.registration?.imei ?? device.managed?.imei ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  async serialNumber(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
+    if (device.serialNumber) return device.serialNumber;
+    const known = device.registration?.serialNumber ?? device.managed?.serialNumber;
+    if (known) return known;
+    // Only Knox Manage may know the serial of a device listed by IMEI elsewhere.
+    return device.managed === undefined
+      ? ((await loaders.management(device).catch(() => null))?.serialNumber ?? null)
+      : null;
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  async secondaryImei(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
+    const registration = await loaders.registration(device);
+    return registration?.secondaryImei ?? device.managed?.secondaryImei ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  async meid(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
+    return (await loaders.registration(device))?.meid ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  async model(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
+    const registration = await loaders.registration(device);
+    if (registration?.model) return registration.model;
+    return (await loaders.management(device))?.model ?? null;
+  }
+
+  @FieldResolver(() => KdmsRegistration, { nullable: true })
+  registration(
+    @Root() device: DeviceRef,
+    @Ctx() { loaders }: GraphContext,
+  ): Promise<DeviceRegistration | null> {
+    return loaders.registration(device);
+  }
+
+  @FieldResolver(() => ManagedDeviceType, { nullable: true })
+  management(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<ManagedDevice | null> {
+    return loaders.management(device);
+  }
+
+  @FieldResolver(() => BoxDevice, { nullable: true })
+  access(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<DeviceAccess | null> {
+    return loaders.access(device);
+  }
+
+  @FieldResolver(() => [App], {
+    nullable: true,
+    description: 'Apps that authenticated from the device (Box); empty when Box does not know it.',
+  })
+  apps(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<DeviceApp[]> {
+    return loaders.apps(device);
+  }
+
+  @FieldResolver(() => [User], {
+    nullable: true,
+    description: 'Its Knox Manage owner and the users Box saw on it, each once.',
+  })
+  async users(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<UserRef[]> {
+    const [managed, appUsers] = await Promise.all([loaders.management(device), loaders.appUsers(device)]);
+    const users = new Map<string, UserRef>();
+    if (managed?.ownerUserId) users.set(managed.ownerUserId, { userId: managed.ownerUserId });
+    for (const u of appUsers)
+      if (!users.has(u.userId)) users.set(u.userId, { userId: u.userId, email: u.email });
+    return [...users.values()];
+  }
+
+  @FieldResolver(() => [UpstreamEnum], {
+    nullable: true,
+    description: 'The APIs that know this device (asks each one).',
+  })
+  async sources(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<Upstream[]> {
+    const [registration, managed, access] = await Promise.all([
+      loaders.registration(device),
+      loaders.management(device),
+      loaders.access(device),
+    ]);
+    const sources: Upstream[] = [];
+    if (registration) sources.push('KDMS');
+    if (managed) sources.push('KNOX_MANAGE');
+    if (access) sources.push('BOX');
+    return sources;
+  }
+}

@@ -1,0 +1,156 @@
+import {
+  Arg,
+  Args,
+  Ctx,
+  Field,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  ObjectType,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
+import { refFromManaged } from '../../domain/device-ref.js';
+import type { FleetUser } from '../../domain/fleet.js';
+import { decodeOffsetCursor, encodeOffsetCursor } from '../../loaders/cursor.js';
+import { PageInfo, pageInfoOf } from '../common/page-info.type.js';
+import { PagingArgs, checkedFirst } from '../common/paging.args.js';
+import type { GraphContext } from '../context.js';
+import { DeviceConnection } from '../device/device.connection.js';
+import type { DeviceConnectionValue } from '../device/device.resolver.js';
+import { badUserInput } from '../errors.js';
+import { User } from './user.type.js';
+import type { UserRef } from './user.type.js';
+
+@ObjectType({ simpleResolvers: true })
+class UserEdge {
+  @Field(() => String)
+  cursor: string;
+
+  @Field(() => User)
+  node: User;
+}
+
+@ObjectType({ description: 'A page of users (Relay connection).', simpleResolvers: true })
+export class UserConnection {
+  @Field(() => [UserEdge])
+  edges: UserEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo: PageInfo;
+
+  @Field(() => Int, { description: 'Users in Knox Manage.' })
+  totalCount: number;
+}
+
+@ObjectType({ description: "The outcome of checking a user's password with Knox Manage." })
+export class AuthenticationResult {
+  @Field(() => Boolean)
+  authenticated: boolean;
+
+  @Field(() => User, { nullable: true, description: 'The user, when authenticated.' })
+  user: UserRef | null;
+
+  @Field(() => String, { nullable: true, description: "Knox Manage's reason when not authenticated." })
+  message: string | null;
+}
+
+@Resolver(() => User)
+export class UserResolver {
+  @Query(() => User, { nullable: true, description: 'A Knox Manage user.' })
+  async user(
+    @Ctx() { loaders }: GraphContext,
+    @Arg('userId', () => ID) userId: string,
+  ): Promise<UserRef | null> {
+    return (await loaders.user(userId)) ? { userId } : null;
+  }
+
+  @Query(() => UserConnection, { description: 'Knox Manage users, in its order.' })
+  async users(@Ctx() { listings }: GraphContext, @Args(() => PagingArgs) { first, after }: PagingArgs) {
+    const start = decodeOffsetCursor(after);
+    const limit = checkedFirst(first);
+    const page = limit === 0 ? { items: [], total: 0 } : await listings.users(start, limit);
+    const edges = page.items.map((u: FleetUser, i: number) => ({
+      cursor: encodeOffsetCursor(start + i + 1),
+      node: { userId: u.userId },
+    }));
+    return {
+      edges,
+      pageInfo: pageInfoOf(
+        edges.map((e) => e.cursor),
+        start + page.items.length < page.total,
+      ),
+      totalCount: page.total,
+    };
+  }
+
+  @Mutation(() => AuthenticationResult, {
+    description:
+      "Checks a user's password with Knox Manage. The password is passed through; it is never stored, cached or logged.",
+  })
+  async authenticateUser(
+    @Ctx() { writes }: GraphContext,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('password', () => String) password: string,
+  ): Promise<AuthenticationResult> {
+    const outcome = await writes.authenticateUser(userId, password);
+    if (outcome.kind === 'INVALID_INPUT')
+      throw badUserInput(`Knox Manage refused the input: ${outcome.message}`, {
+        upstream: 'KNOX_MANAGE',
+        upstreamCode: outcome.code,
+      });
+    if (outcome.kind === 'REJECTED') return { authenticated: false, user: null, message: outcome.message };
+    return {
+      authenticated: true,
+      user: { userId: outcome.user.userId, email: outcome.user.email },
+      message: null,
+    };
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  async name(@Root() user: UserRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
+    return (await loaders.user(user.userId))?.name ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  async email(@Root() user: UserRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
+    return (await loaders.user(user.userId))?.email ?? user.email ?? null;
+  }
+
+  @FieldResolver(() => Boolean, { nullable: true })
+  async active(@Root() user: UserRef, @Ctx() { loaders }: GraphContext): Promise<boolean | null> {
+    return (await loaders.user(user.userId))?.active ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  async organization(@Root() user: UserRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
+    return (await loaders.user(user.userId))?.organization ?? null;
+  }
+
+  @FieldResolver(() => DeviceConnection, {
+    nullable: true,
+    description: 'Devices Knox Manage assigns to the user.',
+  })
+  async devices(
+    @Root() user: UserRef,
+    @Ctx() { loaders }: GraphContext,
+    @Args(() => PagingArgs) { first, after }: PagingArgs,
+  ): Promise<DeviceConnectionValue> {
+    const start = decodeOffsetCursor(after);
+    const managed = await loaders.devicesOfUser(user.userId);
+    const slice = managed.slice(start, start + checkedFirst(first));
+    const edges = slice.map((m, i) => ({
+      cursor: encodeOffsetCursor(start + i + 1),
+      node: refFromManaged(m),
+    }));
+    return {
+      edges,
+      pageInfo: pageInfoOf(
+        edges.map((e) => e.cursor),
+        start + slice.length < managed.length,
+      ),
+    };
+  }
+}
