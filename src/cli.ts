@@ -1,4 +1,7 @@
+import 'reflect-metadata';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config/config.js';
 import { DEV_CREDENTIALS } from './emulators/dev-credentials.js';
 import { SEEDED_USER_PASSWORD } from './emulators/fleet/seeded-fleet.js';
 import { DEFAULT_EMULATOR_PORTS, startEmulators } from './emulators/start-emulators.js';
@@ -6,10 +9,14 @@ import type { EmulatorName } from './emulators/start-emulators.js';
 
 /**
  * `fleetgraph <command>`:
- *   emulate   start the KDMS, Knox Manage and Box emulators (npm run emulators)
+ *   serve          the graph (npm start); with no upstream URLs set, the emulators in-process too
+ *   emulate        start the KDMS, Knox Manage and Box emulators (npm run emulators)
+ *   print-schema   write the subgraph SDL to schema/schema.graphql (npm run schema:print)
  */
 
-const USAGE = `Usage: fleetgraph emulate [--host H] [--kdms-port N] [--knox-manage-port N] [--box-port N]
+const USAGE = `Usage: fleetgraph serve
+       fleetgraph print-schema [FILE]
+       fleetgraph emulate [--host H] [--kdms-port N] [--knox-manage-port N] [--box-port N]
                          [--fleet-size N] [--fleet-seed S] [--kdms-async-delay-ms N]
 
 Environment (flags win): EMULATOR_HOST, KDMS_EMULATOR_PORT, KNOX_MANAGE_EMULATOR_PORT,
@@ -103,9 +110,56 @@ Each serves GET /openapi.json, GET /_emulator/requests and PUT /_emulator/faults
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
+async function serve(): Promise<void> {
+  const { startFleetgraph } = await import('./server/start-fleetgraph.js');
+  const config = loadConfig();
+  const running = await startFleetgraph({ config });
+  const lines = [`Fleetgraph ${config.nodeEnv === 'production' ? '' : '(development) '}at ${running.url}`];
+  if (config.nodeEnv !== 'production') lines.push(`  Apollo Sandbox: open ${running.url} in a browser`);
+  if (running.emulators) {
+    const { urls, fleet } = running.emulators;
+    lines.push(
+      '',
+      `Embedded mode: no upstream URLs are set, so the emulators run in-process (${fleet.devices.length} seeded devices):`,
+      `  KDMS         ${urls.kdms}`,
+      `  Knox Manage  ${urls.knoxManage}`,
+      `  Box          ${urls.box}`,
+      'Set KDMS_URL, KNOX_MANAGE_URL and BOX_URL (see README) to use real APIs instead.',
+      '',
+      'WARNING: caller authentication is off in embedded development mode; anyone who can reach this port can read and change the emulated fleet.',
+    );
+  }
+  console.log(lines.join('\n'));
+  const shutdown = (signal: string): void => {
+    console.log(`\n${signal}: shutting down`);
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+async function printSchema(file = 'schema/schema.graphql'): Promise<void> {
+  const { buildFleetgraphSchema, printFleetgraphSdl } = await import('./schema/build-schema.js');
+  const sdl = await printFleetgraphSdl(await buildFleetgraphSchema());
+  await writeFile(file, `${sdl.trimEnd()}\n`);
+  console.log(`wrote ${file}`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'serve':
+      await serve();
+      return;
+    case 'print-schema':
+      await printSchema(rest[0]);
+      return;
     case 'emulate':
       await emulate(rest);
       return;
@@ -116,6 +170,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(
+    error instanceof ConfigError || !(error instanceof Error)
+      ? String(error instanceof Error ? error.message : error)
+      : error.stack,
+  );
   process.exit(1);
 });

@@ -1,0 +1,74 @@
+import type { DeviceRef } from '../domain/device-ref.js';
+import { identifiersOf } from '../domain/device-ref.js';
+import type { DeviceAccess, DeviceAccessChange, Upstream } from '../domain/fleet.js';
+import type { UploadJobStore } from '../jobs/upload-job.store.js';
+import { createLoaders } from '../loaders/create-loaders.js';
+import { listDevices } from '../loaders/device-listing.js';
+import { READ_KEYS } from '../loaders/upstream-reads.js';
+import type { GraphContext, UpstreamHealthReport } from '../schema/context.js';
+import type { Upstreams } from './create-upstreams.js';
+
+export interface ContextDependencies {
+  upstreams: Upstreams;
+  jobs: UploadJobStore;
+  batching: boolean;
+}
+
+/** per request: fresh loaders, so one caller's cached keys never serve another. */
+export function createContext({ upstreams, jobs, batching }: ContextDependencies): GraphContext {
+  const loaders = createLoaders(upstreams, { batching });
+  return {
+    loaders,
+    listings: {
+      devices: (request) => listDevices(upstreams, loaders, request),
+      users: (start, limit) => upstreams.knoxManage.selectUsers(start, limit),
+    },
+    writes: {
+      updateDeviceAccess: (ref, change) => updateDeviceAccess(upstreams, ref, change),
+      authenticateUser: (userId, password) => upstreams.knoxManage.authenticate(userId, password),
+    },
+    health: () => checkUpstreams(upstreams),
+    jobs,
+  };
+}
+
+/** Box keys devices by cuid, which is the IMEI or else the serial number: try them in that order. */
+async function updateDeviceAccess(
+  upstreams: Upstreams,
+  ref: DeviceRef,
+  change: DeviceAccessChange,
+): Promise<DeviceAccess | null> {
+  for (const cuid of identifiersOf(ref)) {
+    const updated = await upstreams.box.updateDevice(cuid, change);
+    if (updated) {
+      // The cached Box list no longer tells the truth about this device.
+      await upstreams.reads.invalidate(READ_KEYS.boxDevices);
+      return updated;
+    }
+  }
+  return null;
+}
+
+/** One cheap authenticated call per API; never throws. */
+async function checkUpstreams(upstreams: Upstreams): Promise<UpstreamHealthReport[]> {
+  const check = async (upstream: Upstream, call: () => Promise<unknown>): Promise<UpstreamHealthReport> => {
+    const started = performance.now();
+    try {
+      await call();
+      return { upstream, status: 'UP', latencyMs: Math.round(performance.now() - started), message: null };
+    } catch (error) {
+      return {
+        upstream,
+        status: 'DOWN',
+        latencyMs: Math.round(performance.now() - started),
+        message: error instanceof Error ? error.message : String(error),
+      };
+    }
+  };
+  return Promise.all([
+    check('KDMS', () => upstreams.kdms.getDevices({ pageSize: 1 })),
+    check('KNOX_MANAGE', () => upstreams.knoxManage.selectUsers(0, 1)),
+    // An unknown cuid answers 404 when the key is good: reachability without reading the whole list.
+    check('BOX', () => upstreams.box.readDevice('fleetgraph-health-check')),
+  ]);
+}

@@ -1,0 +1,29 @@
+import type { UpstreamsConfig } from '../config/config.js';
+import { DEV_CREDENTIALS } from '../emulators/dev-credentials.js';
+import { startEmulators } from '../emulators/start-emulators.js';
+import type { RunningEmulators, StartEmulatorsOptions } from '../emulators/start-emulators.js';
+import { KDMS_API_PREFIX, KDMS_TOKEN_PATH } from '../upstreams/kdms/kdms.wire.js';
+
+/** Upstream settings that point at running emulators with the development credentials. */
+export function emulatorUpstreams(emulators: RunningEmulators): UpstreamsConfig {
+  return {
+    kdms: {
+      url: emulators.urls.kdms + KDMS_API_PREFIX,
+      tokenUrl: emulators.urls.kdms + KDMS_TOKEN_PATH,
+      ...DEV_CREDENTIALS.kdms,
+      scope: 'kdms.devices',
+    },
+    knoxManage: { url: emulators.urls.knoxManage, ...DEV_CREDENTIALS.knoxManage },
+    box: { url: emulators.urls.box, apiKey: DEV_CREDENTIALS.box.apiKey },
+  };
+}
+
+/** Starts the emulators on their usual ports, or on free ones when those are taken (e.g. by `npm run emulators`). */
+export async function startEmbeddedEmulators(options: StartEmulatorsOptions): Promise<RunningEmulators> {
+  try {
+    return await startEmulators(options);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EADDRINUSE') throw error;
+    return startEmulators({ ...options, ports: { kdms: 0, knoxManage: 0, box: 0 } });
+  }
+}

@@ -1,0 +1,64 @@
+import 'reflect-metadata';
+import { createMemoryStoreFactory } from '../cache/create-store.js';
+import type { FleetgraphConfig } from '../config/config.js';
+import type { RunningEmulators, StartEmulatorsOptions } from '../emulators/start-emulators.js';
+import { buildFleetgraphSchema } from '../schema/build-schema.js';
+import { createFleetgraphServer } from './create-server.js';
+import type { FleetgraphServer } from './create-server.js';
+import { emulatorUpstreams, startEmbeddedEmulators } from './embedded-upstreams.js';
+
+/**
+ * Fleetgraph as `npm start` runs it: with upstream URLs configured, the graph alone; without them,
+ * the three emulators in-process first (embedded development mode).
+ */
+export interface StartFleetgraphOptions {
+  config: FleetgraphConfig;
+  /** Embedded mode only: how to start the emulators (ports, fleet, faults). */
+  emulators?: StartEmulatorsOptions;
+}
+
+export interface RunningFleetgraph {
+  url: string;
+  server: FleetgraphServer;
+  emulators: RunningEmulators | null;
+  stop(): Promise<void>;
+}
+
+export async function startFleetgraph({
+  config,
+  emulators: emulatorOptions,
+}: StartFleetgraphOptions): Promise<RunningFleetgraph> {
+  let emulators: RunningEmulators | null = null;
+  if (!config.upstreams) {
+    const { fleetSize, fleetSeed, kdmsAsyncDelayMs } = config.embedded;
+    emulators = await startEmbeddedEmulators({
+      fleet: { size: fleetSize, seed: fleetSeed },
+      ...emulatorOptions,
+      kdms: {
+        ...emulatorOptions?.kdms,
+        async: { asyncDelayMs: kdmsAsyncDelayMs, ...emulatorOptions?.kdms?.async },
+      },
+    });
+  }
+  try {
+    const server = await createFleetgraphServer({
+      config,
+      upstreams: config.upstreams ?? emulatorUpstreams(emulators!),
+      schema: await buildFleetgraphSchema(),
+      stores: createMemoryStoreFactory(),
+    });
+    const url = await server.listen(config.port);
+    return {
+      url,
+      server,
+      emulators,
+      async stop() {
+        await server.stop();
+        await emulators?.stop();
+      },
+    };
+  } catch (error) {
+    await emulators?.stop();
+    throw error;
+  }
+}
