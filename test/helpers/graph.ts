@@ -1,0 +1,90 @@
+import { GraphQLClient } from 'graphql-request';
+import { loadConfig } from '../../src/config/config.js';
+import type { FleetgraphConfig } from '../../src/config/config.js';
+import type { StartEmulatorsOptions } from '../../src/emulators/start-emulators.js';
+import { getSdk } from '../../src/generated/fleetgraph-sdk.js';
+import type { Sdk } from '../../src/generated/fleetgraph-sdk.js';
+import { startFleetgraph } from '../../src/server/start-fleetgraph.js';
+import type { RunningFleetgraph } from '../../src/server/start-fleetgraph.js';
+
+/**
+ * The real server in embedded mode on free ports, with the read cache off so call counts are those of
+ * one query, and the generated SDK as the client.
+ */
+export interface TestGraph {
+  fleetgraph: RunningFleetgraph;
+  url: string;
+  sdk: Sdk;
+  client: GraphQLClient;
+  /** Raw POST /graphql, for errors and partial data the SDK would throw on. */
+  post(query: string, variables?: Record<string, unknown>): Promise<{ status: number; body: GraphQLBody }>;
+  /** Non-token API calls each emulator served since the last reset. */
+  upstreamCalls(): { kdms: number; knoxManage: number; box: number };
+  /** Every emulator's counters, by endpoint. */
+  upstreamCallsByEndpoint(): ReturnType<NonNullable<RunningFleetgraph['emulators']>['requestCounts']>;
+  resetCalls(): void;
+  stop(): Promise<void>;
+}
+
+export interface GraphQLBody {
+  data?: Record<string, unknown> | null;
+  errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }>;
+}
+
+export async function startTestGraph(
+  options: {
+    env?: Record<string, string>;
+    config?: Partial<FleetgraphConfig>;
+    emulators?: StartEmulatorsOptions;
+  } = {},
+): Promise<TestGraph> {
+  const config: FleetgraphConfig = {
+    ...loadConfig({ NODE_ENV: 'test', READ_CACHE_TTL_MS: '0', ...options.env }),
+    port: 0,
+    host: '127.0.0.1',
+    ...options.config,
+  };
+  const fleetgraph = await startFleetgraph({
+    config,
+    emulators: {
+      ports: { kdms: 0, knoxManage: 0, box: 0 },
+      fleet: { size: 1000, seed: 'graph-tests' },
+      ...options.emulators,
+      kdms: {
+        ...options.emulators?.kdms,
+        async: { asyncDelayMs: 50, webhookRetryDelayMs: 20, ...options.emulators?.kdms?.async },
+      },
+    },
+  });
+  const client = new GraphQLClient(fleetgraph.url);
+  const emulators = fleetgraph.emulators!;
+  const apiCalls = (counts: Record<string, number>) =>
+    Object.entries(counts)
+      .filter(([endpoint]) => !endpoint.includes('/oauth'))
+      .reduce((sum, [, n]) => sum + n, 0);
+  return {
+    fleetgraph,
+    url: fleetgraph.url,
+    sdk: getSdk(client),
+    client,
+    async post(query, variables) {
+      const response = await fetch(fleetgraph.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, body: (await response.json()) as GraphQLBody };
+    },
+    upstreamCalls() {
+      const counts = emulators.requestCounts();
+      return {
+        kdms: apiCalls(counts.kdms),
+        knoxManage: apiCalls(counts.knoxManage),
+        box: apiCalls(counts.box),
+      };
+    },
+    upstreamCallsByEndpoint: () => emulators.requestCounts(),
+    resetCalls: () => emulators.resetCounts(),
+    stop: () => fleetgraph.stop(),
+  };
+}
