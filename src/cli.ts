@@ -22,6 +22,22 @@ const USAGE = `Usage: fleetgraph serve
 Environment (flags win): EMULATOR_HOST, KDMS_EMULATOR_PORT, KNOX_MANAGE_EMULATOR_PORT,
 BOX_EMULATOR_PORT, FLEET_SIZE, FLEET_SEED, KDMS_ASYNC_DELAY_MS. Port 0 picks a free port.`;
 
+/** Ctrl+C or SIGTERM stops `stop`'s servers in order, then exits 0 (1 when stopping failed). */
+function stopOnSignals(what: string, stop: () => Promise<void>): void {
+  const shutdown = (signal: string): void => {
+    console.log(`\n${signal}: ${what}`);
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
 function wholeNumber(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
@@ -96,18 +112,7 @@ async function emulate(argv: string[]): Promise<void> {
 
 Each serves GET /openapi.json, GET /_emulator/requests and PUT /_emulator/faults. Ctrl+C stops them.`);
 
-  const shutdown = (signal: string): void => {
-    console.log(`\n${signal}: stopping the emulators`);
-    emulators.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignals('stopping the emulators', () => emulators.stop());
 }
 
 async function serve(): Promise<void> {
@@ -130,18 +135,7 @@ async function serve(): Promise<void> {
     );
   }
   console.log(lines.join('\n'));
-  const shutdown = (signal: string): void => {
-    console.log(`\n${signal}: shutting down`);
-    running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignals('shutting down', () => running.stop());
 }
 
 async function printSchema(file = 'schema/schema.graphql'): Promise<void> {
