@@ -52,7 +52,10 @@ export function createUpstreams({
     },
     tokens,
   );
-  const kdms = new KdmsClient(kdmsHttp, kdmsTokens);
+  const kdms = new KdmsClient(kdmsHttp, kdmsTokens, {
+    kwnUrl: config.kdms.kwnUrl,
+    certificateUrl: config.kdms.certificateUrl,
+  });
   const knoxManage = new KnoxManageClient(knoxManageHttp, knoxManageTokens);
   const box = new BoxClient(boxHttp, config.box.apiKey);
   return {

@@ -2,7 +2,7 @@ import type { UpstreamsConfig } from '../config/config.js';
 import { DEV_CREDENTIALS } from '../emulators/dev-credentials.js';
 import { startEmulators } from '../emulators/start-emulators.js';
 import type { RunningEmulators, StartEmulatorsOptions } from '../emulators/start-emulators.js';
-import { KDMS_API_PREFIX, KDMS_TOKEN_PATH } from '../upstreams/kdms/kdms.wire.js';
+import { KDMS_API_PREFIX, KDMS_TOKEN_PATH, KWN_CERTIFICATE_PATH } from '../upstreams/kdms/kdms.wire.js';
 
 /** Upstream settings that point at running emulators with the development credentials. */
 export function emulatorUpstreams(emulators: RunningEmulators): UpstreamsConfig {
@@ -10,6 +10,8 @@ export function emulatorUpstreams(emulators: RunningEmulators): UpstreamsConfig 
     kdms: {
       url: emulators.urls.kdms + KDMS_API_PREFIX,
       tokenUrl: emulators.urls.kdms + KDMS_TOKEN_PATH,
+      kwnUrl: emulators.urls.kdms,
+      certificateUrl: emulators.urls.kdms + KWN_CERTIFICATE_PATH,
       ...DEV_CREDENTIALS.kdms,
       scope: 'kdms.devices',
     },

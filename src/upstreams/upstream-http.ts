@@ -71,7 +71,7 @@ export class UpstreamHttp {
 
   /** Sends the request; network failures become UPSTREAM_UNAVAILABLE, HTTP statuses are returned. */
   async send(request: UpstreamRequest, url = this.baseUrl + request.path): Promise<UpstreamResponse> {
-    const endpoint = this.endpoint(request);
+    const endpoint = `${request.method} ${new URL(url).pathname}`;
     const started = performance.now();
     let response: Response<string>;
     try {
