@@ -65,6 +65,9 @@ export interface KdmsAsyncSettings {
   webhookAttempts: number;
   /** Delay before the second attempt, doubled for each further one (default 1,000 ms). */
   webhookRetryDelayMs: number;
+  /** `attached` (default): the JWS payload is the body, as third-party receivers expect; `detached`:
+   * `header..signature`, which keeps large callbacks' headers small. */
+  webhookSignature: 'attached' | 'detached';
 }
 
 export interface KdmsEmulatorOptions {
@@ -161,6 +164,7 @@ export class KdmsEmulator {
       webhookMode: 'deliver',
       webhookAttempts: 3,
       webhookRetryDelayMs: 1000,
+      webhookSignature: 'attached',
       ...options.async,
     };
     this.foreignImeis = new Set(options.fleet.foreignImeis);
@@ -668,7 +672,10 @@ export class KdmsEmulator {
     const next = { ...this.settings };
     const problems: string[] = [];
     for (const [key, value] of Object.entries(parsed.value)) {
-      if (key === 'webhookMode') {
+      if (key === 'webhookSignature') {
+        if (value === 'attached' || value === 'detached') next.webhookSignature = value;
+        else problems.push('webhookSignature must be attached or detached');
+      } else if (key === 'webhookMode') {
         if (value === 'deliver' || value === 'drop' || value === 'duplicate') next.webhookMode = value;
         else problems.push('webhookMode must be deliver, drop or duplicate');
       } else if (key === 'asyncDelayMs' || key === 'webhookAttempts' || key === 'webhookRetryDelayMs') {
@@ -714,7 +721,7 @@ export class KdmsEmulator {
   }
 
   private async deliver(delivery: WebhookDelivery, body: Buffer): Promise<void> {
-    const signature = await this.signer.sign(body);
+    const signature = await this.signer.sign(body, this.settings.webhookSignature === 'detached');
     const { webhookAttempts, webhookRetryDelayMs } = this.settings;
     for (let attempt = 1; attempt <= webhookAttempts; attempt++) {
       delivery.attempts = attempt;

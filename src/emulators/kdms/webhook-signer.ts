@@ -11,8 +11,9 @@ import { KWN_SIGNATURE_ALGORITHM } from '../../upstreams/kdms/kdms.wire.js';
  */
 export interface WebhookSigner {
   certificatePem: string;
-  /** Compact JWS whose payload part is base64url(body): the receiver checks it equals the raw body. */
-  sign(body: Uint8Array): Promise<string>;
+  /** Compact JWS whose payload part is base64url(body): the receiver checks it equals the raw body.
+   * `detached` leaves the payload part empty (RFC 7515 appendix F): the receiver supplies the body. */
+  sign(body: Uint8Array, detached?: boolean): Promise<string>;
 }
 
 const RSA_ALGORITHM = {
@@ -44,9 +45,13 @@ export async function createWebhookSigner(
   const thumbprint = Buffer.from(await certificate.getThumbprint('SHA-256')).toString('base64url');
   return {
     certificatePem: certificate.toString('pem'),
-    sign: (body) =>
-      new CompactSign(body)
+    sign: async (body, detached = false) => {
+      const jws = await new CompactSign(body)
         .setProtectedHeader({ alg: KWN_SIGNATURE_ALGORITHM, 'x5t#S256': thumbprint })
-        .sign(keys.privateKey),
+        .sign(keys.privateKey);
+      if (!detached) return jws;
+      const [header, , signature] = jws.split('.');
+      return `${header}..${signature}`;
+    },
   };
 }
