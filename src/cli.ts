@@ -118,7 +118,10 @@ Each serves GET /openapi.json, GET /_emulator/requests and PUT /_emulator/faults
 async function serve(): Promise<void> {
   const { startFleetgraph } = await import('./server/start-fleetgraph.js');
   const config = loadConfig();
-  const running = await startFleetgraph({ config });
+  const running = await startFleetgraph({
+    config,
+    log: (line) => console.log(`${new Date().toISOString()} ${line}`),
+  });
   const lines = [`Fleetgraph ${config.nodeEnv === 'production' ? '' : '(development) '}at ${running.url}`];
   if (config.nodeEnv !== 'production') lines.push(`  Apollo Sandbox: open ${running.url} in a browser`);
   if (running.emulators) {

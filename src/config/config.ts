@@ -11,6 +11,10 @@ export interface KdmsConfig {
   clientSecret: string;
   /** Scopes Fleetgraph asks for. */
   scope: string;
+  /** Knox Webhook Notification host (subscriptions); default: the origin of `url`. */
+  kwnUrl: string;
+  /** The Knox validation certificate that signs callbacks; default: `<origin of url>/downloadCertificate`. */
+  certificateUrl: string;
 }
 
 export interface KnoxManageConfig {
@@ -44,6 +48,15 @@ export interface FleetgraphConfig {
   /** Off only for the benchmark's naive baseline. */
   batching: boolean;
   embedded: { fleetSize: number; fleetSeed: string; kdmsAsyncDelayMs: number };
+  jobs: {
+    /** Where upload jobs persist (keyv-file), so restarts keep them; null (`JOB_STORE_FILE=memory`) keeps them in memory. */
+    storeFile: string | null;
+    /** The URL KDMS calls back (Knox Webhook Notification); embedded mode defaults to this server. */
+    webhookPublicUrl: string | null;
+    /** A job with no callback after this long is settled by polling KDMS. */
+    webhookTimeoutMs: number;
+    pollIntervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -108,9 +121,12 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
           `${name} is required when any upstream URL is set (set all three, or none for the embedded emulators)`,
         );
     }
+    const kdmsOrigin = urls.kdms ? new URL(urls.kdms).origin : '';
     upstreams = {
       kdms: {
         url: urls.kdms ?? '',
+        kwnUrl: url('KWN_URL') ?? kdmsOrigin,
+        certificateUrl: url('KNOX_CERTIFICATE_URL') ?? `${kdmsOrigin}/downloadCertificate`,
         tokenUrl: url('KDMS_TOKEN_URL') ?? DEFAULT_KDMS_TOKEN_URL,
         clientId: required('KDMS_CLIENT_ID', 'with KDMS_URL'),
         clientSecret: required('KDMS_CLIENT_SECRET', 'with KDMS_URL'),
@@ -150,6 +166,26 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
       fleetSeed: text('FLEET_SEED') ?? 'fleetgraph',
       kdmsAsyncDelayMs: int('KDMS_ASYNC_DELAY_MS', 2000, 0, 3_600_000),
     },
+    jobs: { storeFile: null, webhookPublicUrl: null, webhookTimeoutMs: 0, pollIntervalMs: 0 },
+  };
+  const webhookPublicUrl = url('WEBHOOK_PUBLIC_URL') ?? null;
+  if (upstreams && !webhookPublicUrl) {
+    problems.push(
+      'WEBHOOK_PUBLIC_URL is required with real upstreams: the https URL at which KDMS reaches POST /webhooks/knox',
+    );
+  }
+  config.jobs = {
+    storeFile:
+      text('JOB_STORE_FILE') === 'memory' ? null : (text('JOB_STORE_FILE') ?? '.fleetgraph/jobs.json'),
+    webhookPublicUrl,
+    // Embedded uploads settle within seconds; real KDMS may take minutes.
+    webhookTimeoutMs: int(
+      'WEBHOOK_TIMEOUT_MS',
+      upstreams ? 15 * 60_000 : Math.max(10_000, config.embedded.kdmsAsyncDelayMs * 5),
+      100,
+      86_400_000,
+    ),
+    pollIntervalMs: int('JOB_POLL_INTERVAL_MS', upstreams ? 60_000 : 2_000, 50, 3_600_000),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

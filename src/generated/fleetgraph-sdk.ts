@@ -15,6 +15,15 @@ export type DeviceAccessInput = {
   purgeAppDataOnNextLogin?: boolean | null | undefined;
 };
 
+/** Devices to upload to or delete from KDMS, by IMEI and/or serial number. */
+export type DeviceBatchInput = {
+  /** IMEIs: 15 digits with a valid Luhn check digit. */
+  imeis?: Array<string> | null | undefined;
+  /** Serial numbers: 8 to 20 upper-case letters and digits. */
+  serialNumbers?: Array<string> | null | undefined;
+  targetServices?: Array<TargetService>;
+};
+
 /** Narrows a device listing. Without a filter, every device of every API is listed once. */
 export type DeviceFilterInput = {
   /** Only Knox Manage devices in this status. */
@@ -41,6 +50,32 @@ export type ManagementStatus =
   | 'LICENSE_EXPIRED'
   /** P: provisioned, not yet activated. */
   | 'PROVISIONED';
+
+/** Knox services a device is registered for. */
+export type TargetService =
+  /** Knox Asset Intelligence. */
+  | 'KAI';
+
+export type UploadJobOperation =
+  | 'DELETE'
+  | 'UPLOAD';
+
+/** How Fleetgraph learned the outcome. */
+export type UploadJobSettlement =
+  /** No callback came in time, so Fleetgraph read KDMS getDevices (reasons unknown). */
+  | 'POLLING'
+  /** KDMS's signed Knox Webhook Notification callback (carries KDMS's reason per device). */
+  | 'WEBHOOK';
+
+export type UploadJobStatus =
+  /** Every device succeeded. */
+  | 'COMPLETED'
+  /** Every device failed. */
+  | 'FAILED'
+  /** Some devices failed; see failures. */
+  | 'PARTIALLY_COMPLETED'
+  /** KDMS accepted the job (202) and has not reported back yet. */
+  | 'PENDING';
 
 /** An API Fleetgraph reads devices from. */
 export type Upstream =
@@ -91,6 +126,40 @@ export type DeviceIdsQueryVariables = Exact<{
 
 
 export type DeviceIdsQuery = { devices: { edges: Array<{ node: { id: string, imei: string | null, serialNumber: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type UploadJobDetailFragment = { id: string, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> };
+
+export type UploadDevicesMutationVariables = Exact<{
+  input: DeviceBatchInput;
+}>;
+
+
+export type UploadDevicesMutation = { uploadDevices: { id: string, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> } };
+
+export type DeleteDevicesMutationVariables = Exact<{
+  input: DeviceBatchInput;
+}>;
+
+
+export type DeleteDevicesMutation = { deleteDevices: { id: string, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> } };
+
+export type UploadJobQueryVariables = Exact<{
+  id: string | number;
+  first?: number;
+  after?: string | null | undefined;
+}>;
+
+
+export type UploadJobQuery = { uploadJob: { id: string, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, devices: { edges: Array<{ node: { id: string, imei: string | null, serialNumber: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null, failures: Array<{ identifier: string, code: string, message: string }> } | null };
+
+export type UploadJobsQueryVariables = Exact<{
+  status?: UploadJobStatus | null | undefined;
+  first: number;
+  after?: string | null | undefined;
+}>;
+
+
+export type UploadJobsQuery = { uploadJobs: { edges: Array<{ node: { id: string, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type UserWithDevicesQueryVariables = Exact<{
   userId: string | number;
@@ -172,6 +241,26 @@ export const DeviceDetailFragmentDoc = gql`
   }
 }
     `;
+export const UploadJobDetailFragmentDoc = gql`
+    fragment UploadJobDetail on UploadJob {
+  id
+  operation
+  status
+  targetServices
+  requested
+  succeeded
+  failed
+  duplicates
+  failures {
+    identifier
+    code
+    message
+  }
+  settledBy
+  submittedAt
+  completedAt
+}
+    `;
 export const DeviceDetailDocument = gql`
     query DeviceDetail($id: ID, $imei: String, $serialNumber: String) {
   device(id: $id, imei: $imei, serialNumber: $serialNumber) {
@@ -237,6 +326,55 @@ export const DeviceIdsDocument = gql`
   }
 }
     `;
+export const UploadDevicesDocument = gql`
+    mutation UploadDevices($input: DeviceBatchInput!) {
+  uploadDevices(input: $input) {
+    ...UploadJobDetail
+  }
+}
+    ${UploadJobDetailFragmentDoc}`;
+export const DeleteDevicesDocument = gql`
+    mutation DeleteDevices($input: DeviceBatchInput!) {
+  deleteDevices(input: $input) {
+    ...UploadJobDetail
+  }
+}
+    ${UploadJobDetailFragmentDoc}`;
+export const UploadJobDocument = gql`
+    query UploadJob($id: ID!, $first: Int! = 50, $after: String) {
+  uploadJob(id: $id) {
+    ...UploadJobDetail
+    devices(first: $first, after: $after) {
+      edges {
+        node {
+          id
+          imei
+          serialNumber
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+}
+    ${UploadJobDetailFragmentDoc}`;
+export const UploadJobsDocument = gql`
+    query UploadJobs($status: UploadJobStatus, $first: Int!, $after: String) {
+  uploadJobs(status: $status, first: $first, after: $after) {
+    edges {
+      node {
+        ...UploadJobDetail
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    ${UploadJobDetailFragmentDoc}`;
 export const UserWithDevicesDocument = gql`
     query UserWithDevices($userId: ID!, $first: Int!, $after: String) {
   user(userId: $userId) {
@@ -323,6 +461,18 @@ export function getSdk(client: GraphQLClient, withWrapper: SdkFunctionWrapper = 
     },
     DeviceIds(variables: DeviceIdsQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<DeviceIdsQuery> {
       return withWrapper((wrappedRequestHeaders) => client.request<DeviceIdsQuery>({ document: DeviceIdsDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'DeviceIds', 'query', variables);
+    },
+    UploadDevices(variables: UploadDevicesMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<UploadDevicesMutation> {
+      return withWrapper((wrappedRequestHeaders) => client.request<UploadDevicesMutation>({ document: UploadDevicesDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'UploadDevices', 'mutation', variables);
+    },
+    DeleteDevices(variables: DeleteDevicesMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<DeleteDevicesMutation> {
+      return withWrapper((wrappedRequestHeaders) => client.request<DeleteDevicesMutation>({ document: DeleteDevicesDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'DeleteDevices', 'mutation', variables);
+    },
+    UploadJob(variables: UploadJobQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<UploadJobQuery> {
+      return withWrapper((wrappedRequestHeaders) => client.request<UploadJobQuery>({ document: UploadJobDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'UploadJob', 'query', variables);
+    },
+    UploadJobs(variables: UploadJobsQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<UploadJobsQuery> {
+      return withWrapper((wrappedRequestHeaders) => client.request<UploadJobsQuery>({ document: UploadJobsDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'UploadJobs', 'query', variables);
     },
     UserWithDevices(variables: UserWithDevicesQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<UserWithDevicesQuery> {
       return withWrapper((wrappedRequestHeaders) => client.request<UserWithDevicesQuery>({ document: UserWithDevicesDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'UserWithDevices', 'query', variables);

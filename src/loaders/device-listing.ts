@@ -168,3 +168,30 @@ async function membership(loaders: Loaders, ids: string[]): Promise<boolean[]> {
   ids.filter(Boolean).forEach((id, i) => found[i] && known.add(id));
   return ids.map((id) => known.has(id));
 }
+
+/** Devices KDMS registered under one upload; the cursor is KDMS's own `searchAfter`. */
+export async function listUploadDevices(
+  services: UpstreamServices,
+  loaders: Loaders,
+  uploadId: string,
+  first: number,
+  after: string | null,
+): Promise<DevicePageData> {
+  if (first === 0) return { edges: [], hasNextPage: false };
+  const start = after ? decodeCursor(after) : { phase: 0, position: null };
+  if (start.phase !== 0 || (start.position !== null && typeof start.position !== 'string'))
+    throw new DeviceFilterError('after is a cursor from another listing');
+  const page = await services.kdms.getDevices({
+    uploadId,
+    pageSize: first,
+    ...(start.position ? { searchAfter: start.position } : {}),
+  });
+  const edges = page.registrations.map((registration) => {
+    loaders.primeRegistration(registration);
+    return {
+      cursor: encodeCursor({ phase: 0, position: registration.deviceId }),
+      ref: refFromRegistration(registration),
+    };
+  });
+  return { edges, hasNextPage: page.nextSearchAfter !== null };
+}

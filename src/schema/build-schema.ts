@@ -59,6 +59,16 @@ export async function buildFleetgraphSchema(): Promise<GraphQLSchema> {
     ],
     skipCheck: true,
     validate: false,
+    // type-graphql insists on a pubSub once a Subscription exists, but every subscription here brings its
+    // own `subscribe` (jobs.watch), so topic-based routing is never used.
+    pubSub: {
+      publish: () => undefined,
+      subscribe: (topic: string) => {
+        throw new Error(
+          `topic subscriptions are not used (asked for ${topic}); give @Subscription a subscribe function`,
+        );
+      },
+    },
   });
   const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
   for (const [type, extra] of Object.entries(referenceResolvers))

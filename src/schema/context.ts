@@ -7,7 +7,8 @@ import type {
   Page,
   Upstream,
 } from '../domain/fleet.js';
-import type { UploadJob } from '../jobs/upload-job.js';
+import type { UploadJob, UploadJobStatus } from '../jobs/upload-job.js';
+import type { SubmitRequest } from '../jobs/upload-jobs.js';
 import type { Loaders } from '../loaders/create-loaders.js';
 import type { DevicePageData, DevicePageRequest } from '../loaders/device-listing.js';
 
@@ -27,6 +28,8 @@ export interface GraphContext {
   listings: {
     devices(request: DevicePageRequest): Promise<DevicePageData>;
     users(start: number, limit: number): Promise<Page<FleetUser>>;
+    /** Devices KDMS registered under one upload, in KDMS order. */
+    uploadDevices(uploadId: string, first: number, after: string | null): Promise<DevicePageData>;
   };
   writes: {
     /** Null when Box does not know the device. */
@@ -36,5 +39,12 @@ export interface GraphContext {
   health(): Promise<UpstreamHealthReport[]>;
   jobs: {
     get(id: string): Promise<UploadJob | null>;
+    list(
+      status: UploadJobStatus | null,
+      offset: number,
+      limit: number,
+    ): Promise<{ jobs: UploadJob[]; hasMore: boolean }>;
+    submit(request: SubmitRequest): Promise<UploadJob>;
+    watch(id: string): AsyncIterable<UploadJob>;
   };
 }

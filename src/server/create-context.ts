@@ -1,16 +1,16 @@
 import type { DeviceRef } from '../domain/device-ref.js';
 import { identifiersOf } from '../domain/device-ref.js';
 import type { DeviceAccess, DeviceAccessChange, Upstream } from '../domain/fleet.js';
-import type { UploadJobStore } from '../jobs/upload-job.store.js';
+import type { UploadJobService } from '../jobs/upload-jobs.js';
 import { createLoaders } from '../loaders/create-loaders.js';
-import { listDevices } from '../loaders/device-listing.js';
+import { listDevices, listUploadDevices } from '../loaders/device-listing.js';
 import { READ_KEYS } from '../loaders/upstream-reads.js';
 import type { GraphContext, UpstreamHealthReport } from '../schema/context.js';
 import type { Upstreams } from './create-upstreams.js';
 
 export interface ContextDependencies {
   upstreams: Upstreams;
-  jobs: UploadJobStore;
+  jobs: UploadJobService;
   batching: boolean;
 }
 
@@ -22,13 +22,20 @@ export function createContext({ upstreams, jobs, batching }: ContextDependencies
     listings: {
       devices: (request) => listDevices(upstreams, loaders, request),
       users: (start, limit) => upstreams.knoxManage.selectUsers(start, limit),
+      uploadDevices: (uploadId, first, after) =>
+        listUploadDevices(upstreams, loaders, uploadId, first, after),
     },
     writes: {
       updateDeviceAccess: (ref, change) => updateDeviceAccess(upstreams, ref, change),
       authenticateUser: (userId, password) => upstreams.knoxManage.authenticate(userId, password),
     },
     health: () => checkUpstreams(upstreams),
-    jobs,
+    jobs: {
+      get: (id) => jobs.get(id),
+      list: (status, offset, limit) => jobs.list(status, offset, limit),
+      submit: (request) => jobs.submit(request),
+      watch: (id) => jobs.watch(id),
+    },
   };
 }
 

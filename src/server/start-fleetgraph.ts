@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createMemoryStoreFactory } from '../cache/create-store.js';
+import { createStoreFactory } from '../cache/create-store.js';
 import type { FleetgraphConfig } from '../config/config.js';
 import type { RunningEmulators, StartEmulatorsOptions } from '../emulators/start-emulators.js';
 import { buildFleetgraphSchema } from '../schema/build-schema.js';
@@ -15,6 +15,7 @@ export interface StartFleetgraphOptions {
   config: FleetgraphConfig;
   /** Embedded mode only: how to start the emulators (ports, fleet, faults). */
   emulators?: StartEmulatorsOptions;
+  log?: (line: string) => void;
 }
 
 export interface RunningFleetgraph {
@@ -27,6 +28,7 @@ export interface RunningFleetgraph {
 export async function startFleetgraph({
   config,
   emulators: emulatorOptions,
+  log,
 }: StartFleetgraphOptions): Promise<RunningFleetgraph> {
   let emulators: RunningEmulators | null = null;
   if (!config.upstreams) {
@@ -45,7 +47,8 @@ export async function startFleetgraph({
       config,
       upstreams: config.upstreams ?? emulatorUpstreams(emulators!),
       schema: await buildFleetgraphSchema(),
-      stores: createMemoryStoreFactory(),
+      stores: createStoreFactory({ jobsFile: config.jobs.storeFile }),
+      ...(log ? { log } : {}),
     });
     const url = await server.listen(config.port);
     return {

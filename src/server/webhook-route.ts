@@ -1,0 +1,53 @@
+import express from 'express';
+import type { Router } from 'express';
+import type { UploadJobService } from '../jobs/upload-jobs.js';
+import type { WebhookVerifier } from '../jobs/webhook-verifier.js';
+import { KWN_SIGNATURE_HEADER } from '../upstreams/kdms/kdms.wire.js';
+import type { KwnKdmsEventNotification } from '../upstreams/kdms/kdms.wire.js';
+
+/**
+ * `POST /webhooks/knox`: Knox Webhook Notification callbacks for KDMS uploads and deletes. The raw body
+ * is verified against its JWS before it is parsed; anything unsigned or forged gets 401 and changes
+ * nothing. Duplicates and callbacks that arrive before their job answer 200 too, so KWN stops retrying.
+ */
+export const WEBHOOK_PATH = '/webhooks/knox';
+
+export function webhookRouter(
+  verifier: WebhookVerifier,
+  jobs: UploadJobService,
+  log: (line: string) => void,
+): Router {
+  const router = express.Router();
+  router.post(WEBHOOK_PATH, express.raw({ type: () => true, limit: '20mb' }), (req, res, next) => {
+    void (async () => {
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const verdict = await verifier.verify(body, req.get(KWN_SIGNATURE_HEADER));
+      if (!verdict.ok) {
+        log(`webhook refused (401): ${verdict.reason}`);
+        res.status(401).json({ error: 'invalid_signature', message: verdict.reason });
+        return;
+      }
+      let notification: KwnKdmsEventNotification;
+      try {
+        notification = JSON.parse(body.toString('utf8')) as KwnKdmsEventNotification;
+        if (
+          typeof notification?.eventId !== 'string' ||
+          typeof notification?.data?.uploadId !== 'string' ||
+          !Array.isArray(notification.data.results)
+        ) {
+          throw new Error('not a KDMS event');
+        }
+      } catch (error) {
+        res.status(400).json({
+          error: 'invalid_body',
+          message: error instanceof Error ? error.message : 'unreadable body',
+        });
+        return;
+      }
+      const outcome = await jobs.applyCallback(notification);
+      log(`webhook ${notification.eventType} ${notification.data.uploadId}: ${outcome}`);
+      res.status(200).json({ outcome });
+    })().catch(next);
+  });
+  return router;
+}
