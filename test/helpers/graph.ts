@@ -1,7 +1,8 @@
 import { GraphQLClient } from 'graphql-request';
 import { loadConfig } from '../../src/config/config.js';
 import type { FleetgraphConfig } from '../../src/config/config.js';
-import type { StartEmulatorsOptions } from '../../src/emulators/start-emulators.js';
+import type { RunningEmulators, StartEmulatorsOptions } from '../../src/emulators/start-emulators.js';
+import { emulatorUpstreams } from '../../src/server/embedded-upstreams.js';
 import { getSdk } from '../../src/generated/fleetgraph-sdk.js';
 import type { Sdk } from '../../src/generated/fleetgraph-sdk.js';
 import { startFleetgraph } from '../../src/server/start-fleetgraph.js';
@@ -13,6 +14,8 @@ import type { RunningFleetgraph } from '../../src/server/start-fleetgraph.js';
  */
 export interface TestGraph {
   fleetgraph: RunningFleetgraph;
+  /** The emulators behind this graph (its own, or the shared ones). */
+  emulators: RunningEmulators;
   url: string;
   sdk: Sdk;
   client: GraphQLClient;
@@ -31,17 +34,28 @@ export interface GraphQLBody {
   errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }>;
 }
 
-export async function startTestGraph(
-  options: {
-    env?: Record<string, string>;
-    config?: Partial<FleetgraphConfig>;
-    emulators?: StartEmulatorsOptions;
-  } = {},
-): Promise<TestGraph> {
+export interface TestGraphOptions {
+  env?: Record<string, string>;
+  config?: Partial<FleetgraphConfig>;
+  /** Embedded mode: how the graph starts its own emulators. */
+  emulators?: StartEmulatorsOptions;
+  /** Use these running emulators instead (e.g. to restart the graph while they keep their state). */
+  sharedEmulators?: RunningEmulators;
+}
+
+export async function startTestGraph(options: TestGraphOptions = {}): Promise<TestGraph> {
+  const loaded = loadConfig({
+    NODE_ENV: 'test',
+    READ_CACHE_TTL_MS: '0',
+    JOB_STORE_FILE: 'memory',
+    ...options.env,
+  });
   const config: FleetgraphConfig = {
-    ...loadConfig({ NODE_ENV: 'test', READ_CACHE_TTL_MS: '0', ...options.env }),
+    ...loaded,
     port: 0,
     host: '127.0.0.1',
+    // Shared emulators are reached like real upstreams; KDMS calls this graph back at its own address.
+    ...(options.sharedEmulators ? { upstreams: emulatorUpstreams(options.sharedEmulators) } : {}),
     ...options.config,
   };
   const fleetgraph = await startFleetgraph({
@@ -57,13 +71,14 @@ export async function startTestGraph(
     },
   });
   const client = new GraphQLClient(fleetgraph.url);
-  const emulators = fleetgraph.emulators!;
+  const emulators = options.sharedEmulators ?? fleetgraph.emulators!;
   const apiCalls = (counts: Record<string, number>) =>
     Object.entries(counts)
       .filter(([endpoint]) => !endpoint.includes('/oauth'))
       .reduce((sum, [, n]) => sum + n, 0);
   return {
     fleetgraph,
+    emulators,
     url: fleetgraph.url,
     sdk: getSdk(client),
     client,

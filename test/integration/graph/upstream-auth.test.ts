@@ -1,5 +1,5 @@
 import { emulatorUpstreams } from '../../../src/server/embedded-upstreams.js';
-import { createMemoryStoreFactory } from '../../../src/cache/create-store.js';
+import { createStoreFactory } from '../../../src/cache/create-store.js';
 import { createUpstreams } from '../../../src/server/create-upstreams.js';
 import type { RunningEmulators } from '../../../src/emulators/start-emulators.js';
 import { UpstreamError } from '../../../src/upstreams/errors.js';
@@ -15,7 +15,7 @@ afterAll(() => emulators.stop());
 beforeEach(() => emulators.resetCounts());
 
 const upstreamsFor = (config = emulatorUpstreams(emulators)) =>
-  createUpstreams({ config, stores: createMemoryStoreFactory(), readCacheTtlMs: 0, timeoutMs: 5000 });
+  createUpstreams({ config, stores: createStoreFactory(), readCacheTtlMs: 0, timeoutMs: 5000 });
 
 describe('client-credentials tokens', () => {
   it('fetches one token per API for many concurrent calls', async () => {
