@@ -1,28 +1,72 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import got from 'got';
 import type { Got, Response } from 'got';
+import CircuitBreaker from 'opossum';
+import { REQUEST_ID_HEADER, currentRequestId } from '../observability/request-scope.js';
 import { UpstreamError, codeForStatus, upstreamLabel } from './errors.js';
 import type { UpstreamName } from './errors.js';
 
 /**
- * The HTTP seam of every upstream client: one got instance per upstream (process-wide keep-alive
- * agents), a call that never throws got's own errors, and the one place that turns HTTP outcomes into
- * UpstreamError. Retries, breakers and concurrency limits belong here too (production hardening).
+ * The HTTP seam of every upstream client, and the one place that decides what an HTTP outcome means:
+ * - one got instance and keep-alive agent pair per upstream (process-wide);
+ * - a timeout per upstream; at most `maxConcurrency` calls in flight per upstream;
+ * - reads (`idempotent: true`) retried with exponential backoff and jitter on network errors, 5xx and
+ *   429 (waiting `Retry-After` when it is short); writes are never retried;
+ * - a circuit breaker (opossum) per upstream that fails fast while an upstream keeps failing;
+ * - the request id of the GraphQL request forwarded as `x-request-id`.
  */
+
+export interface ResilienceOptions {
+  timeoutMs: number;
+  /** Extra attempts for reads. */
+  retries: number;
+  /** First backoff; doubles per attempt, plus up to the same again at random. */
+  retryBaseDelayMs: number;
+  /** A 429 whose Retry-After is longer than this is not waited for: it fails as RATE_LIMITED. */
+  maxRetryAfterMs: number;
+  maxConcurrency: number;
+  breaker: {
+    /** Percentage of failed calls in the rolling window that opens the breaker. */
+    errorThresholdPercentage: number;
+    /** Calls in the window before the breaker may open. */
+    volumeThreshold: number;
+    /** How long it stays open before letting a trial call through. */
+    resetTimeoutMs: number;
+    rollingWindowMs: number;
+  };
+}
+
+export const DEFAULT_RESILIENCE: ResilienceOptions = {
+  timeoutMs: 10_000,
+  retries: 2,
+  retryBaseDelayMs: 100,
+  maxRetryAfterMs: 2_000,
+  maxConcurrency: 32,
+  breaker: {
+    errorThresholdPercentage: 50,
+    volumeThreshold: 10,
+    resetTimeoutMs: 10_000,
+    rollingWindowMs: 10_000,
+  },
+};
+
+export interface UpstreamCall {
+  upstream: UpstreamName;
+  endpoint: string;
+  status: number | null;
+  durationMs: number;
+  retry: boolean;
+}
 
 export interface UpstreamHttpOptions {
   upstream: UpstreamName;
   baseUrl: string;
-  /** Whole-request timeout in ms. */
-  timeoutMs?: number;
-  /** Counts every call, for metrics and the benchmark. */
-  onCall?: (call: {
-    upstream: UpstreamName;
-    endpoint: string;
-    status: number | null;
-    durationMs: number;
-  }) => void;
+  resilience?: Partial<ResilienceOptions>;
+  /** Every HTTP attempt, for metrics and logs. */
+  onCall?: (call: UpstreamCall) => void;
+  onBreakerChange?: (upstream: UpstreamName, state: 'open' | 'half-open' | 'closed') => void;
 }
 
 export interface UpstreamRequest {
@@ -32,6 +76,8 @@ export interface UpstreamRequest {
   json?: unknown;
   form?: Record<string, string | number | undefined>;
   headers?: Record<string, string>;
+  /** Safe to send twice (reads, token requests). Only these are retried. */
+  idempotent?: boolean;
 }
 
 export interface UpstreamResponse {
@@ -40,29 +86,83 @@ export interface UpstreamResponse {
   body: string;
 }
 
+/** A 5xx answer: a failure for the breaker, but still an answer the client maps. */
+class FailedAnswer extends Error {
+  constructor(readonly response: UpstreamResponse) {
+    super(`HTTP ${response.status}`);
+  }
+}
+
+class Semaphore {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active += 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active -= 1;
+  }
+}
+
 export class UpstreamHttp {
   readonly upstream: UpstreamName;
   private readonly got: Got;
   private readonly baseUrl: string;
+  private readonly options: ResilienceOptions;
   private readonly onCall: UpstreamHttpOptions['onCall'];
+  private readonly breaker: CircuitBreaker<[() => Promise<UpstreamResponse>], UpstreamResponse>;
+  private readonly semaphore: Semaphore;
 
   constructor(options: UpstreamHttpOptions) {
     this.upstream = options.upstream;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.onCall = options.onCall;
+    this.options = {
+      ...DEFAULT_RESILIENCE,
+      ...options.resilience,
+      breaker: { ...DEFAULT_RESILIENCE.breaker, ...options.resilience?.breaker },
+    };
+    this.semaphore = new Semaphore(this.options.maxConcurrency);
     // process-wide: one keep-alive agent pair per upstream
     const agent = {
-      http: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
-      https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+      http: new HttpAgent({ keepAlive: true, maxSockets: this.options.maxConcurrency }),
+      https: new HttpsAgent({ keepAlive: true, maxSockets: this.options.maxConcurrency }),
     };
     this.got = got.extend({
       agent,
-      timeout: { request: options.timeoutMs ?? 10_000 },
+      timeout: { request: this.options.timeoutMs },
       retry: { limit: 0 },
       throwHttpErrors: false,
       followRedirect: false,
       headers: { 'user-agent': 'fleetgraph/0.1', accept: 'application/json' },
     });
+    const b = this.options.breaker;
+    this.breaker = new CircuitBreaker((attempt: () => Promise<UpstreamResponse>) => attempt(), {
+      timeout: false, // got enforces the timeout; the breaker only counts outcomes
+      errorThresholdPercentage: b.errorThresholdPercentage,
+      volumeThreshold: b.volumeThreshold,
+      resetTimeout: b.resetTimeoutMs,
+      rollingCountTimeout: b.rollingWindowMs,
+      name: options.upstream,
+    });
+    this.breaker.on('open', () => options.onBreakerChange?.(this.upstream, 'open'));
+    this.breaker.on('halfOpen', () => options.onBreakerChange?.(this.upstream, 'half-open'));
+    this.breaker.on('close', () => options.onBreakerChange?.(this.upstream, 'closed'));
+  }
+
+  /** `open` while the upstream is failed fast, `half-open` while a trial call decides, else `closed`. */
+  get breakerState(): 'open' | 'half-open' | 'closed' {
+    return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'half-open' : 'closed';
   }
 
   endpoint(request: Pick<UpstreamRequest, 'method' | 'path'>): string {
@@ -72,7 +172,91 @@ export class UpstreamHttp {
   /** Sends the request; network failures become UPSTREAM_UNAVAILABLE, HTTP statuses are returned. */
   async send(request: UpstreamRequest, url = this.baseUrl + request.path): Promise<UpstreamResponse> {
     const endpoint = `${request.method} ${new URL(url).pathname}`;
+    const attempts = request.idempotent ? 1 + this.options.retries : 1;
+    for (let attempt = 1; ; attempt++) {
+      let response: UpstreamResponse | null = null;
+      let failure: UpstreamError | null = null;
+      try {
+        response = await this.attempt(request, url, endpoint, attempt > 1);
+      } catch (error) {
+        failure = error as UpstreamError;
+      }
+      const waitMs = attempt < attempts ? this.retryDelay(response, failure, attempt) : null;
+      if (waitMs === null) {
+        if (failure) throw failure;
+        return response!;
+      }
+      await sleep(waitMs);
+    }
+  }
+
+  /** How long to wait before retrying, or null when this outcome is final. */
+  private retryDelay(
+    response: UpstreamResponse | null,
+    failure: UpstreamError | null,
+    attempt: number,
+  ): number | null {
+    const backoff = this.options.retryBaseDelayMs * 2 ** (attempt - 1);
+    const jittered = backoff + Math.random() * backoff;
+    if (failure)
+      return failure.code === 'UPSTREAM_UNAVAILABLE' && !failure.message.includes('circuit open')
+        ? jittered
+        : null;
+    if (!response) return null;
+    if (response.status === 429) {
+      const retryAfterMs = Number(response.headers['retry-after']) * 1000;
+      if (!Number.isFinite(retryAfterMs)) return jittered;
+      return retryAfterMs <= this.options.maxRetryAfterMs ? retryAfterMs : null;
+    }
+    return response.status >= 500 ? jittered : null;
+  }
+
+  private async attempt(
+    request: UpstreamRequest,
+    url: string,
+    endpoint: string,
+    retry: boolean,
+  ): Promise<UpstreamResponse> {
+    await this.semaphore.acquire();
     const started = performance.now();
+    let status: number | null = null;
+    try {
+      const response = await this.breaker.fire(async () => {
+        const answer = await this.rawSend(request, url, endpoint);
+        status = answer.status;
+        if (answer.status >= 500) throw new FailedAnswer(answer);
+        return answer;
+      });
+      return response;
+    } catch (error) {
+      if (error instanceof FailedAnswer) return error.response;
+      if (error instanceof UpstreamError) throw error;
+      if ((error as { code?: string }).code === 'EOPENBREAKER') {
+        throw new UpstreamError(
+          'UPSTREAM_UNAVAILABLE',
+          `${upstreamLabel(this.upstream)} is failing; its circuit breaker is open (circuit open), so ${endpoint} was not called`,
+          {
+            upstream: this.upstream,
+            endpoint,
+          },
+        );
+      }
+      throw error;
+    } finally {
+      this.semaphore.release();
+      this.onCall?.({
+        upstream: this.upstream,
+        endpoint,
+        status,
+        durationMs: performance.now() - started,
+        retry,
+      });
+    }
+  }
+
+  private async rawSend(request: UpstreamRequest, url: string, endpoint: string): Promise<UpstreamResponse> {
+    const requestId = currentRequestId();
+    const headers = { ...request.headers, ...(requestId ? { [REQUEST_ID_HEADER]: requestId } : {}) };
     let response: Response<string>;
     try {
       const form = request.form
@@ -84,17 +268,11 @@ export class UpstreamHttp {
         : undefined;
       response = await this.got(url, {
         method: request.method,
-        headers: request.headers,
+        headers,
         ...(request.json !== undefined ? { json: request.json } : {}),
         ...(form ? { form } : {}),
       });
     } catch (error) {
-      this.onCall?.({
-        upstream: this.upstream,
-        endpoint,
-        status: null,
-        durationMs: performance.now() - started,
-      });
       const reason =
         error instanceof Error ? ((error as { code?: string }).code ?? error.message) : String(error);
       throw new UpstreamError(
@@ -107,12 +285,6 @@ export class UpstreamHttp {
         },
       );
     }
-    this.onCall?.({
-      upstream: this.upstream,
-      endpoint,
-      status: response.statusCode,
-      durationMs: performance.now() - started,
-    });
     return { status: response.statusCode, headers: response.headers, body: response.body };
   }
 
@@ -138,7 +310,7 @@ export class UpstreamHttp {
   statusError(
     response: UpstreamResponse,
     endpoint: string,
-    detail?: { code?: string; message?: string },
+    detail?: { code?: string | undefined; message?: string | undefined },
   ): UpstreamError {
     const retryAfter = Number(response.headers['retry-after']);
     const code = codeForStatus(response.status);

@@ -77,7 +77,8 @@ export class ClientCredentialsTokenProvider {
 
   private async fetchToken(): Promise<string> {
     const { tokenUrl, clientId, clientSecret, scope } = this.credentials;
-    const request = { method: 'POST' as const, path: new URL(tokenUrl).pathname };
+    // Asking for a token twice has no effect beyond a second token: safe to retry.
+    const request = { method: 'POST' as const, path: new URL(tokenUrl).pathname, idempotent: true };
     const endpoint = `POST ${request.path}`;
     this.fetched += 1;
     const response = await this.http.send(

@@ -58,6 +58,8 @@ export class BoxClient {
       path: BOX_API_PREFIX + path,
       json,
       headers: { [BOX_API_KEY_HEADER]: this.apiKey },
+      // Every call but update only reads.
+      idempotent: path !== BOX_PATHS.update,
     };
     const endpoint = this.http.endpoint(request);
     const response = await this.http.send(request);

@@ -46,7 +46,7 @@ export class KdmsClient {
   }
 
   async downloadCertificate(): Promise<string> {
-    const request = { method: 'GET' as const, path: KWN_CERTIFICATE_PATH };
+    const request = { method: 'GET' as const, path: KWN_CERTIFICATE_PATH, idempotent: true };
     const response = await this.http.send(request, this.urls.certificateUrl);
     if (response.status !== 200)
       throw this.http.statusError(response, `GET ${new URL(this.urls.certificateUrl).pathname}`);
@@ -55,7 +55,10 @@ export class KdmsClient {
 
   async listSubscriptions(): Promise<KwnSubscription[]> {
     return (
-      await this.call<KwnSubscriptionList>({ method: 'GET', path: KWN_SUBSCRIPTIONS_PATH }, this.urls.kwnUrl)
+      await this.call<KwnSubscriptionList>(
+        { method: 'GET', path: KWN_SUBSCRIPTIONS_PATH, idempotent: true },
+        this.urls.kwnUrl,
+      )
     ).subscriptions;
   }
 
@@ -76,6 +79,7 @@ export class KdmsClient {
       method: 'POST',
       path: KDMS_PATHS.getDevices,
       json: request,
+      idempotent: true,
     });
     return {
       registrations: body.devices.map(toDeviceRegistration),

@@ -121,7 +121,8 @@ export class KnoxManageClient {
     form: Record<string, string | number | undefined>,
     notFound: string[] = [],
   ): Promise<T | null> {
-    const envelope = await this.envelope<T>(path, form);
+    // Everything but authenticate is a read, safe to retry.
+    const envelope = await this.envelope<T>(path, form, true);
     if (envelope.resultCode === KNOX_MANAGE_SUCCESS) {
       if (envelope.resultValue === null || envelope.resultValue === undefined)
         throw this.envelopeError(path, envelope);
@@ -134,8 +135,9 @@ export class KnoxManageClient {
   private async envelope<T>(
     path: string,
     form: Record<string, string | number | undefined>,
+    idempotent = false,
   ): Promise<KnoxManageEnvelope<T>> {
-    const request = { method: 'POST' as const, path: KNOX_MANAGE_API_PREFIX + path, form };
+    const request = { method: 'POST' as const, path: KNOX_MANAGE_API_PREFIX + path, form, idempotent };
     const endpoint = this.http.endpoint(request);
     const response = await this.tokens.authorized((token) =>
       this.http.send({ ...request, headers: { authorization: `Bearer ${token}` } }),
