@@ -12,9 +12,11 @@ import type { EmulatorName } from './emulators/start-emulators.js';
  *   serve          the graph (npm start); with no upstream URLs set, the emulators in-process too
  *   emulate        start the KDMS, Knox Manage and Box emulators (npm run emulators)
  *   print-schema   write the subgraph SDL to schema/schema.graphql (npm run schema:print)
+ *   token          sign a caller JWT with AUTH_JWT_SECRET (npm run token)
  */
 
 const USAGE = `Usage: fleetgraph serve
+       fleetgraph token [--scope "devices:read devices:upload"] [--subject S] [--expires 12h]
        fleetgraph print-schema [FILE]
        fleetgraph emulate [--host H] [--kdms-port N] [--knox-manage-port N] [--box-port N]
                          [--fleet-size N] [--fleet-seed S] [--kdms-async-delay-ms N]
@@ -118,12 +120,10 @@ Each serves GET /openapi.json, GET /_emulator/requests and PUT /_emulator/faults
 async function serve(): Promise<void> {
   const { startFleetgraph } = await import('./server/start-fleetgraph.js');
   const config = loadConfig();
-  const running = await startFleetgraph({
-    config,
-    log: (line) => console.log(`${new Date().toISOString()} ${line}`),
-  });
+  const { createLogger } = await import('./observability/logger.js');
+  const running = await startFleetgraph({ config, logger: createLogger({ level: config.logLevel }) });
   const lines = [`Fleetgraph ${config.nodeEnv === 'production' ? '' : '(development) '}at ${running.url}`];
-  if (config.nodeEnv !== 'production') lines.push(`  Apollo Sandbox: open ${running.url} in a browser`);
+  if (config.landingPage) lines.push(`  Apollo Sandbox: open ${running.url} in a browser`);
   if (running.emulators) {
     const { urls, fleet } = running.emulators;
     lines.push(
@@ -134,7 +134,12 @@ async function serve(): Promise<void> {
       `  Box          ${urls.box}`,
       'Set KDMS_URL, KNOX_MANAGE_URL and BOX_URL (see README) to use real APIs instead.',
       '',
-      'WARNING: caller authentication is off in embedded development mode; anyone who can reach this port can read and change the emulated fleet.',
+    );
+  }
+  if (!config.auth) {
+    lines.push(
+      '',
+      'WARNING: caller authentication is off (no AUTH_JWT_SECRET or AUTH_JWKS_URL): anyone who can reach this port can read and change the fleet.',
     );
   }
   console.log(lines.join('\n'));
@@ -148,9 +153,32 @@ async function printSchema(file = 'schema/schema.graphql'): Promise<void> {
   console.log(`wrote ${file}`);
 }
 
+async function token(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { scope: { type: 'string' }, subject: { type: 'string' }, expires: { type: 'string' } },
+  });
+  const secret = process.env.AUTH_JWT_SECRET;
+  if (!secret)
+    throw new Error(
+      'AUTH_JWT_SECRET is not set: the token must be signed with the secret the server verifies',
+    );
+  const { signCallerToken } = await import('./server/dev-token.js');
+  console.log(
+    await signCallerToken(secret, {
+      ...(values.scope ? { scopes: values.scope.split(/[\s,]+/).filter(Boolean) } : {}),
+      ...(values.subject ? { subject: values.subject } : {}),
+      ...(values.expires ? { expiresIn: values.expires } : {}),
+    }),
+  );
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'token':
+      await token(rest);
+      return;
     case 'serve':
       await serve();
       return;

@@ -36,6 +36,36 @@ export interface UpstreamsConfig {
   box: BoxConfig;
 }
 
+export interface AuthConfig {
+  /** HS256 shared secret (at least 32 characters). */
+  jwtSecret: string | null;
+  /** A JWKS URL for asymmetric keys (RS256, ES256, …). */
+  jwksUrl: string | null;
+  issuer: string | null;
+  audience: string | null;
+}
+
+export interface QueryLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  /** Times one response key may repeat in one selection set (graphql-cop's field duplication). */
+  maxFieldRepeats: number;
+  /** Estimated fields resolved, with list fields multiplied by `first`. */
+  maxCost: number;
+  maxRequestBytes: number;
+}
+
+export interface ResilienceConfig {
+  timeoutMs: { kdms: number; knoxManage: number; box: number };
+  retries: number;
+  maxConcurrency: number;
+  breakerErrorPercent: number;
+  breakerVolume: number;
+  breakerResetMs: number;
+}
+
 export interface FleetgraphConfig {
   nodeEnv: 'development' | 'production' | 'test';
   port: number;
@@ -44,7 +74,13 @@ export interface FleetgraphConfig {
   upstreams: UpstreamsConfig | null;
   /** How long whole-list upstream reads are cached; 0 turns the read cache off. */
   readCacheTtlMs: number;
-  upstreamTimeoutMs: number;
+  resilience: ResilienceConfig;
+  /** Caller authentication; null = open (embedded development default only). */
+  auth: AuthConfig | null;
+  introspection: boolean;
+  landingPage: boolean;
+  limits: QueryLimits;
+  logLevel: string;
   /** Off only for the benchmark's naive baseline. */
   batching: boolean;
   embedded: { fleetSize: number; fleetSeed: string; kdmsAsyncDelayMs: number };
@@ -159,7 +195,27 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     host: text('HOST') ?? '0.0.0.0',
     upstreams,
     readCacheTtlMs: int('READ_CACHE_TTL_MS', 10_000, 0, 3_600_000),
-    upstreamTimeoutMs: int('UPSTREAM_TIMEOUT_MS', 10_000, 100, 300_000),
+    resilience: {
+      timeoutMs: { kdms: 0, knoxManage: 0, box: 0 },
+      retries: int('UPSTREAM_RETRIES', 2, 0, 10),
+      maxConcurrency: int('UPSTREAM_MAX_CONCURRENCY', 32, 1, 1024),
+      breakerErrorPercent: int('BREAKER_ERROR_PERCENT', 50, 1, 100),
+      breakerVolume: int('BREAKER_VOLUME', 10, 1, 100_000),
+      breakerResetMs: int('BREAKER_RESET_MS', 10_000, 10, 3_600_000),
+    },
+    auth: null,
+    introspection: false,
+    landingPage: false,
+    limits: {
+      maxDepth: int('MAX_QUERY_DEPTH', 15, 2, 100),
+      maxAliases: int('MAX_ALIASES', 15, 0, 1000),
+      maxTokens: int('MAX_TOKENS', 2000, 50, 100_000),
+      maxDirectives: int('MAX_DIRECTIVES', 5, 0, 1000),
+      maxFieldRepeats: int('MAX_FIELD_REPEATS', 3, 1, 1000),
+      maxCost: int('MAX_QUERY_COST', 25_000, 10, 100_000_000),
+      maxRequestBytes: int('MAX_REQUEST_BYTES', 1_048_576, 1024, 104_857_600),
+    },
+    logLevel: text('LOG_LEVEL') ?? 'info',
     batching: batchingRaw !== 'off',
     embedded: {
       fleetSize: int('FLEET_SIZE', 1000, 0, 1_000_000),
@@ -168,6 +224,43 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     },
     jobs: { storeFile: null, webhookPublicUrl: null, webhookTimeoutMs: 0, pollIntervalMs: 0 },
   };
+  const timeout = int('UPSTREAM_TIMEOUT_MS', 10_000, 100, 300_000);
+  config.resilience.timeoutMs = {
+    kdms: int('KDMS_TIMEOUT_MS', timeout, 100, 300_000),
+    knoxManage: int('KNOX_MANAGE_TIMEOUT_MS', timeout, 100, 300_000),
+    box: int('BOX_TIMEOUT_MS', timeout, 100, 300_000),
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    problems.push(`${name} must be true or false, got "${raw}"`);
+    return fallback;
+  };
+  const production = nodeEnv === 'production';
+  config.introspection = bool('GRAPHQL_INTROSPECTION', !production);
+  config.landingPage = bool('GRAPHQL_SANDBOX', !production);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
+    problems.push(
+      `LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${config.logLevel}"`,
+    );
+  }
+  const jwtSecret = text('AUTH_JWT_SECRET') ?? null;
+  const jwksUrl = url('AUTH_JWKS_URL') ?? null;
+  if (jwtSecret !== null && jwtSecret.length < 32)
+    problems.push('AUTH_JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit key)');
+  if (jwtSecret !== null && jwksUrl !== null) problems.push('set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both');
+  if (jwtSecret !== null || jwksUrl !== null) {
+    config.auth = {
+      jwtSecret,
+      jwksUrl,
+      issuer: text('AUTH_JWT_ISSUER') ?? null,
+      audience: text('AUTH_JWT_AUDIENCE') ?? null,
+    };
+  } else if (production) {
+    problems.push('NODE_ENV=production needs caller authentication: set AUTH_JWT_SECRET or AUTH_JWKS_URL');
+  }
   const webhookPublicUrl = url('WEBHOOK_PUBLIC_URL') ?? null;
   if (upstreams && !webhookPublicUrl) {
     problems.push(

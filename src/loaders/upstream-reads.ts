@@ -1,6 +1,7 @@
 import type { Keyv } from 'keyv';
 import type { DeviceAccess, DeviceApp, DeviceAppUser, FleetUser, ManagedDevice } from '../domain/fleet.js';
 import type { BoxClient } from '../upstreams/box/box.client.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { KnoxManageClient } from '../upstreams/knox-manage/knox-manage.client.js';
 import { KNOX_MANAGE_MAX_LIMIT } from '../upstreams/knox-manage/knox-manage.wire.js';
 import { SingleFlight, mapSettled } from './concurrency.js';
@@ -38,7 +39,12 @@ export class UpstreamReads {
     private readonly box: BoxClient,
     private readonly cache: Keyv,
     private readonly ttlMs: number,
+    private readonly metrics?: Metrics,
   ) {}
+
+  private countLookup(cache: string, hit: boolean): void {
+    this.metrics?.cacheLookups.inc({ cache, result: hit ? 'hit' : 'miss' });
+  }
 
   /** Calls a full Knox Manage device list costs. */
   get knoxManageListCost(): number {
@@ -92,6 +98,7 @@ export class UpstreamReads {
       this.ttlMs > 0 ? ((await this.cache.getMany(keys.map((k) => prefix + k))) as Array<T | undefined>) : [];
     return mapSettled([...keys.keys()], concurrency, async (i) => {
       const hit = hits[i];
+      if (this.ttlMs > 0) this.countLookup(prefix.slice(0, -1), hit !== undefined);
       if (hit !== undefined) return hit;
       const key = keys[i]!;
       return this.flights.run(prefix + key, async () => {
@@ -118,6 +125,7 @@ export class UpstreamReads {
     return this.flights.run(key, async () => {
       if (this.ttlMs > 0) {
         const hit = (await this.cache.get(key)) as T | undefined;
+        this.countLookup(key, hit !== undefined);
         if (hit !== undefined) return hit;
       }
       const value = await load();

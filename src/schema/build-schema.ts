@@ -5,6 +5,8 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { DeviceRef } from '../domain/device-ref.js';
 import type { UploadJob } from '../jobs/upload-job.js';
+import { SCOPES } from '../domain/scopes.js';
+import { requireScope, scopeAuthChecker } from './auth-checker.js';
 import type { GraphContext } from './context.js';
 import { DeviceResolver, lookupOf } from './device/device.resolver.js';
 import { ManagedDeviceResolver } from './device/managed-device.resolver.js';
@@ -29,7 +31,11 @@ export const FEDERATION_LINK =
 
 const referenceResolvers = {
   Device: {
-    __resolveReference(reference: { id?: string; imei?: string; serialNumber?: string }): DeviceRef {
+    __resolveReference(
+      reference: { id?: string; imei?: string; serialNumber?: string },
+      context: GraphContext,
+    ): DeviceRef {
+      requireScope(context.auth, [SCOPES.read]);
       const lookup = lookupOf(reference);
       return 'imei' in lookup
         ? { imei: lookup.imei, serialNumber: null }
@@ -37,12 +43,14 @@ const referenceResolvers = {
     },
   },
   User: {
-    __resolveReference(reference: { userId: string }): UserRef {
+    __resolveReference(reference: { userId: string }, context: GraphContext): UserRef {
+      requireScope(context.auth, [SCOPES.read]);
       return { userId: reference.userId };
     },
   },
   UploadJob: {
     __resolveReference(reference: { id: string }, context: GraphContext): Promise<UploadJob | null> {
+      requireScope(context.auth, [SCOPES.read]);
       return context.jobs.get(reference.id);
     },
   },
@@ -59,6 +67,9 @@ export async function buildFleetgraphSchema(): Promise<GraphQLSchema> {
     ],
     skipCheck: true,
     validate: false,
+    authChecker: scopeAuthChecker,
+    // An @Authorized field whose checker allows it resolves; the checker throws FORBIDDEN/UNAUTHENTICATED itself.
+    authMode: 'error',
     // type-graphql insists on a pubSub once a Subscription exists, but every subscription here brings its
     // own `subscribe` (jobs.watch), so topic-based routing is never used.
     pubSub: {

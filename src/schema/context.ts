@@ -10,6 +10,7 @@ import type {
 import type { UploadJob, UploadJobStatus } from '../jobs/upload-job.js';
 import type { SubmitRequest } from '../jobs/upload-jobs.js';
 import type { Loaders } from '../loaders/create-loaders.js';
+import type { CallerAuth } from './auth-checker.js';
 import type { DevicePageData, DevicePageRequest } from '../loaders/device-listing.js';
 
 /**
@@ -24,6 +25,7 @@ export interface UpstreamHealthReport {
 }
 
 export interface GraphContext {
+  auth: CallerAuth;
   loaders: Loaders;
   listings: {
     devices(request: DevicePageRequest): Promise<DevicePageData>;

@@ -5,19 +5,22 @@ import type { UploadJobService } from '../jobs/upload-jobs.js';
 import { createLoaders } from '../loaders/create-loaders.js';
 import { listDevices, listUploadDevices } from '../loaders/device-listing.js';
 import { READ_KEYS } from '../loaders/upstream-reads.js';
+import type { CallerAuth } from '../schema/auth-checker.js';
 import type { GraphContext, UpstreamHealthReport } from '../schema/context.js';
 import type { Upstreams } from './create-upstreams.js';
 
 export interface ContextDependencies {
+  auth: CallerAuth;
   upstreams: Upstreams;
   jobs: UploadJobService;
   batching: boolean;
 }
 
 /** per request: fresh loaders, so one caller's cached keys never serve another. */
-export function createContext({ upstreams, jobs, batching }: ContextDependencies): GraphContext {
+export function createContext({ auth, upstreams, jobs, batching }: ContextDependencies): GraphContext {
   const loaders = createLoaders(upstreams, { batching });
   return {
+    auth,
     loaders,
     listings: {
       devices: (request) => listDevices(upstreams, loaders, request),

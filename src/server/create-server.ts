@@ -1,13 +1,16 @@
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { GraphQLError } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -17,24 +20,31 @@ import { createLocalJobEvents } from '../jobs/job-events.js';
 import { UploadJobStore } from '../jobs/upload-job.store.js';
 import { UploadJobService } from '../jobs/upload-jobs.js';
 import { WebhookVerifier } from '../jobs/webhook-verifier.js';
+import { silentLogger } from '../observability/logger.js';
+import type { Logger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
+import { REQUEST_ID_HEADER, currentRequestId, runInRequestScope } from '../observability/request-scope.js';
+import type { CallerAuth } from '../schema/auth-checker.js';
 import type { GraphContext } from '../schema/context.js';
 import { formatGraphQLError } from '../schema/errors.js';
+import { AuthenticationError, createCallerAuthenticator } from './caller-auth.js';
 import { createContext } from './create-context.js';
 import { createUpstreams } from './create-upstreams.js';
 import type { Upstreams } from './create-upstreams.js';
+import { QueryLimitError, checkQueryLimits, parseWithLimits } from './query-limits.js';
 import { WEBHOOK_PATH, webhookRouter } from './webhook-route.js';
 
 /**
- * Builds the HTTP server (Express + Apollo Server) without listening, so tests run the real server
- * in-process and the CLI and benchmark run it as a process.
+ * Builds the HTTP server (Express + Apollo Server + graphql-ws) without listening, so tests run the
+ * real server in-process and the CLI and benchmark run it as a process.
  */
 export interface CreateServerOptions {
   config: FleetgraphConfig;
   upstreams: UpstreamsConfig;
   schema: GraphQLSchema;
   stores: StoreFactory;
-  /** Operational messages (webhooks, polling, subscription setup). */
-  log?: (line: string) => void;
+  logger?: Logger;
 }
 
 export const WEBHOOK_MAX_HEADER_BYTES = 4 * 1024 * 1024;
@@ -43,9 +53,38 @@ export interface FleetgraphServer {
   httpServer: Server;
   upstreams: Upstreams;
   jobs: UploadJobService;
+  metrics: Metrics;
   /** Starts listening; resolves with the GraphQL endpoint URL. */
   listen(port: number, host?: string): Promise<string>;
+  /** Drains HTTP requests and subscriptions, then closes stores. */
   stop(): Promise<void>;
+}
+
+function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+}
+
+/** GraphQL errors and durations per operation, for /metrics. */
+function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GraphContext> {
+  return {
+    async requestDidStart() {
+      const started = performance.now();
+      return {
+        async willSendResponse({ operationName, errors, response }) {
+          const operation = operationName ?? 'anonymous';
+          const body = response.body.kind === 'single' ? response.body.singleResult : null;
+          const allErrors = [...(errors ?? []), ...((body?.errors as GraphQLError[] | undefined) ?? [])];
+          metrics.graphqlRequests.inc({ operation, outcome: allErrors.length ? 'error' : 'ok' });
+          for (const error of allErrors)
+            metrics.graphqlErrors.inc({
+              operation,
+              code: String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'),
+            });
+          metrics.graphqlDuration.observe({ operation }, (performance.now() - started) / 1000);
+        },
+      };
+    },
+  };
 }
 
 export async function createFleetgraphServer({
@@ -53,14 +92,17 @@ export async function createFleetgraphServer({
   upstreams: upstreamsConfig,
   schema,
   stores,
-  log = () => undefined,
+  logger = silentLogger(),
 }: CreateServerOptions): Promise<FleetgraphServer> {
   const development = config.nodeEnv !== 'production';
+  const metrics = createMetrics();
   const upstreams = createUpstreams({
     config: upstreamsConfig,
     stores,
     readCacheTtlMs: config.readCacheTtlMs,
-    timeoutMs: config.upstreamTimeoutMs,
+    resilience: config.resilience,
+    metrics,
+    logger,
   });
   const jobs = new UploadJobService(
     upstreams.kdms,
@@ -68,44 +110,191 @@ export async function createFleetgraphServer({
     createLocalJobEvents(),
   );
   const verifier = new WebhookVerifier(() => upstreams.kdms.downloadCertificate());
-  const context = () => createContext({ upstreams, jobs, batching: config.batching });
+  const authenticator = config.auth ? createCallerAuthenticator(config.auth) : null;
+
+  /** The caller of a request or WebSocket connection; a bad token is refused outright (401). */
+  const callerAuth = async (authorization: string | undefined): Promise<CallerAuth> => {
+    if (!authenticator) return { enabled: false, principal: null };
+    try {
+      return { enabled: true, principal: await authenticator.authenticate(authorization) };
+    } catch (error) {
+      throw unauthenticated(error instanceof AuthenticationError ? error.message : 'Invalid bearer token');
+    }
+  };
+  const context = (auth: CallerAuth) => createContext({ auth, upstreams, jobs, batching: config.batching });
+
   const app = express();
   app.disable('x-powered-by');
   // KWN callbacks carry a compact JWS whose payload is the whole body in a header: a 10,000-device
   // result is about 1 MB of header. Node's 16 KB default would answer 431 to every large callback.
   const httpServer = createServer({ maxHeaderSize: WEBHOOK_MAX_HEADER_BYTES }, app);
+
   // Subscriptions (graphql-ws) share the /graphql path with queries, as Apollo Sandbox expects.
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-  const wsCleanup = useServer({ schema, context }, wsServer);
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: '/graphql',
+    maxPayload: config.limits.maxRequestBytes,
+  });
+  const wsCleanup = useServer<Record<string, unknown>>(
+    {
+      schema,
+      context: async (ctx) =>
+        context(
+          await callerAuth(
+            typeof ctx.connectionParams?.authorization === 'string'
+              ? ctx.connectionParams.authorization
+              : undefined,
+          ),
+        ),
+      onConnect: async (ctx) => {
+        try {
+          await callerAuth(
+            typeof ctx.connectionParams?.authorization === 'string'
+              ? ctx.connectionParams.authorization
+              : undefined,
+          );
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      onSubscribe: (_ctx, _id, payload) => {
+        try {
+          checkQueryLimits(
+            schema,
+            parseWithLimits(payload.query, config.limits),
+            payload.variables ?? undefined,
+            config.limits,
+          );
+          return undefined;
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError('Invalid subscription')];
+        }
+      },
+    },
+    wsServer,
+  );
+
   const apollo = new ApolloServer<GraphContext>({
     schema,
-    introspection: development,
+    introspection: config.introspection,
     allowBatchedHttpRequests: false,
     // The CLI owns shutdown (emulators, stores and the HTTP server stop in order); Apollo must not re-raise the signal.
     stopOnTerminationSignals: false,
     csrfPrevention: true,
+    // No "Did you mean …?" listing of field names where the schema is not public.
+    hideSchemaDetailsFromClientErrors: !config.introspection,
     includeStacktraceInErrorResponses: development,
     formatError: (formatted, error) => formatGraphQLError(formatted, error, { development }),
+    logger: {
+      debug: (m) => logger.debug(m),
+      info: (m) => logger.info(m),
+      warn: (m) => logger.warn(m),
+      error: (m) => logger.error(m),
+    },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) },
       // Routers ask subgraphs for ftv1 traces (field timings for GraphOS); error details stay masked in them.
       ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }),
-      development
+      metricsPlugin(metrics),
+      config.landingPage
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
 
+  // Every request runs in a scope with a request id: logs carry it and upstream calls forward it.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    runInRequestScope(req.get(REQUEST_ID_HEADER), () => {
+      res.setHeader(REQUEST_ID_HEADER, currentRequestId()!);
+      const started = performance.now();
+      res.on('finish', () => {
+        logger.info(
+          {
+            method: req.method,
+            path: req.path,
+            status: res.statusCode,
+            ms: Math.round(performance.now() - started),
+          },
+          'request',
+        );
+      });
+      next();
+    });
+  });
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.use(webhookRouter(verifier, jobs, log));
+  let readiness: { at: number; body: unknown; ok: boolean } | null = null;
+  app.get('/readyz', async (_req, res, next) => {
+    try {
+      // Readiness probes come every few seconds: one upstream check per 5 s is enough.
+      if (!readiness || Date.now() - readiness.at > 5_000) {
+        const checks = await context({ enabled: false, principal: null }).health();
+        const breakers = Object.fromEntries(
+          Object.values(upstreams.http).map((h) => [h.upstream, h.breakerState]),
+        );
+        const ok = checks.every((c) => c.status === 'UP');
+        readiness = {
+          at: Date.now(),
+          ok,
+          body: {
+            status: ok ? 'ready' : 'degraded',
+            upstreams: checks.map((c) => ({ ...c, breaker: breakers[c.upstream] })),
+          },
+        };
+      }
+      res.status(readiness.ok ? 200 : 503).json(readiness.body);
+    } catch (error) {
+      next(error);
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  app.use(webhookRouter(verifier, jobs, logger));
+
+  /** Limits are checked on the parsed document before Apollo validates or executes it. */
+  const limits = (req: Request, res: Response, next: NextFunction): void => {
+    const source =
+      req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
+    if (typeof source !== 'string') return next();
+    const rawVariables =
+      req.method === 'GET' ? req.query.variables : (req.body as { variables?: unknown }).variables;
+    let variables: Record<string, unknown> | undefined;
+    try {
+      variables =
+        typeof rawVariables === 'string'
+          ? (JSON.parse(rawVariables) as Record<string, unknown>)
+          : (rawVariables as Record<string, unknown> | undefined);
+    } catch {
+      return next(); // Apollo answers malformed variables itself
+    }
+    try {
+      checkQueryLimits(schema, parseWithLimits(source, config.limits), variables ?? undefined, config.limits);
+      next();
+    } catch (error) {
+      if (!(error instanceof QueryLimitError)) return next(); // syntax errors: Apollo answers them as usual
+      logger.warn(
+        { limit: error.extensions.limit, max: error.extensions.max, actual: error.extensions.actual },
+        'query refused by limits',
+      );
+      const { http: _http, ...extensions } = error.extensions as Record<string, unknown>;
+      res.status(400).json({ errors: [{ message: error.message, extensions }] });
+    }
+  };
   app.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
-    expressMiddleware(apollo, { context: async () => context() }),
+    express.json({ limit: config.limits.maxRequestBytes }),
+    limits,
+    expressMiddleware(apollo, {
+      context: async ({ req }: { req: IncomingMessage }) =>
+        context(await callerAuth(req.headers.authorization)),
+    }),
   );
 
   // Jobs whose callback is overdue are settled by polling KDMS; the same tick retries the KWN
@@ -117,12 +306,14 @@ export async function createFleetgraphServer({
     try {
       const outcome = await jobs.ensureSubscription(callbackUrl);
       subscribedTo = callbackUrl;
-      log(
-        `Knox Webhook Notification: KDMS_DEVICE_UPLOAD and KDMS_DEVICE_DELETE call ${callbackUrl} (${outcome})`,
+      logger.info(
+        { callbackUrl, outcome },
+        'Knox Webhook Notification: KDMS_DEVICE_UPLOAD and KDMS_DEVICE_DELETE call Fleetgraph',
       );
     } catch (error) {
-      log(
-        `Knox Webhook Notification subscription not set up yet (${error instanceof Error ? error.message : String(error)}); retrying`,
+      logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'Knox Webhook Notification subscription not set up yet; retrying',
       );
     }
   };
@@ -133,10 +324,10 @@ export async function createFleetgraphServer({
     void (async () => {
       await ensureSubscription();
       const settled = await jobs.settleOverdue(config.jobs.webhookTimeoutMs);
-      if (settled) log(`settled ${settled} overdue job(s) by polling KDMS`);
+      if (settled) logger.info({ settled }, 'settled overdue jobs by polling KDMS');
     })()
       .catch((error: unknown) =>
-        log(`job polling failed: ${error instanceof Error ? error.message : String(error)}`),
+        logger.error({ err: error instanceof Error ? error.message : String(error) }, 'job polling failed'),
       )
       .finally(() => {
         ticking = false;
@@ -148,6 +339,7 @@ export async function createFleetgraphServer({
     httpServer,
     upstreams,
     jobs,
+    metrics,
     async listen(port, host = config.host) {
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);

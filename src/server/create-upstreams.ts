@@ -1,20 +1,24 @@
 import type { StoreFactory } from '../cache/create-store.js';
-import type { UpstreamsConfig } from '../config/config.js';
+import type { ResilienceConfig, UpstreamsConfig } from '../config/config.js';
 import { UpstreamReads } from '../loaders/upstream-reads.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { ClientCredentialsTokenProvider } from '../upstreams/auth/client-credentials.js';
 import { BoxClient } from '../upstreams/box/box.client.js';
+import type { UpstreamName } from '../upstreams/errors.js';
 import { KdmsClient } from '../upstreams/kdms/kdms.client.js';
 import { KnoxManageClient } from '../upstreams/knox-manage/knox-manage.client.js';
 import { KNOX_MANAGE_TOKEN_PATH } from '../upstreams/knox-manage/knox-manage.wire.js';
 import { UpstreamHttp } from '../upstreams/upstream-http.js';
-import type { UpstreamHttpOptions } from '../upstreams/upstream-http.js';
+import type { UpstreamCall } from '../upstreams/upstream-http.js';
 
-/** process-wide: one client, one keep-alive agent and one token provider per upstream. */
+/** process-wide: one client, one keep-alive agent, one breaker and one token provider per upstream. */
 export interface Upstreams {
   kdms: KdmsClient;
   knoxManage: KnoxManageClient;
   box: BoxClient;
   reads: UpstreamReads;
+  http: Record<'kdms' | 'knoxManage' | 'box', UpstreamHttp>;
   tokenProviders: { kdms: ClientCredentialsTokenProvider; knoxManage: ClientCredentialsTokenProvider };
 }
 
@@ -22,26 +26,69 @@ export interface CreateUpstreamsOptions {
   config: UpstreamsConfig;
   stores: StoreFactory;
   readCacheTtlMs: number;
-  timeoutMs: number;
-  onCall?: UpstreamHttpOptions['onCall'];
+  resilience?: ResilienceConfig;
+  metrics?: Metrics;
+  logger?: Logger;
 }
 
 export function createUpstreams({
   config,
   stores,
   readCacheTtlMs,
-  timeoutMs,
-  onCall,
+  resilience,
+  metrics,
+  logger,
 }: CreateUpstreamsOptions): Upstreams {
   const tokens = stores.create('tokens');
-  const kdmsHttp = new UpstreamHttp({ upstream: 'KDMS', baseUrl: config.kdms.url, timeoutMs, onCall });
-  const knoxManageHttp = new UpstreamHttp({
-    upstream: 'KNOX_MANAGE',
-    baseUrl: config.knoxManage.url,
-    timeoutMs,
-    onCall,
-  });
-  const boxHttp = new UpstreamHttp({ upstream: 'BOX', baseUrl: config.box.url, timeoutMs, onCall });
+  const onCall = (call: UpstreamCall): void => {
+    metrics?.upstreamCalls.inc({
+      upstream: call.upstream,
+      endpoint: call.endpoint,
+      status: call.status === null ? 'error' : String(call.status),
+    });
+    metrics?.upstreamDuration.observe(
+      { upstream: call.upstream, endpoint: call.endpoint },
+      call.durationMs / 1000,
+    );
+    if (call.retry) metrics?.upstreamRetries.inc({ upstream: call.upstream, endpoint: call.endpoint });
+    logger?.debug(
+      {
+        upstream: call.upstream,
+        endpoint: call.endpoint,
+        status: call.status,
+        ms: Math.round(call.durationMs),
+        retry: call.retry,
+      },
+      'upstream call',
+    );
+  };
+  const onBreakerChange = (upstream: UpstreamName, state: 'open' | 'half-open' | 'closed'): void => {
+    metrics?.breakerState.set({ upstream }, state === 'open' ? 1 : 0);
+    logger?.warn({ upstream, state }, `circuit breaker ${state}`);
+  };
+  const http = (upstream: UpstreamName, baseUrl: string, timeoutMs: number | undefined) =>
+    new UpstreamHttp({
+      upstream,
+      baseUrl,
+      onCall,
+      onBreakerChange,
+      resilience: resilience
+        ? {
+            ...(timeoutMs ? { timeoutMs } : {}),
+            retries: resilience.retries,
+            maxConcurrency: resilience.maxConcurrency,
+            breaker: {
+              errorThresholdPercentage: resilience.breakerErrorPercent,
+              volumeThreshold: resilience.breakerVolume,
+              resetTimeoutMs: resilience.breakerResetMs,
+              rollingWindowMs: Math.max(10_000, resilience.breakerResetMs),
+            },
+          }
+        : {},
+    });
+  const kdmsHttp = http('KDMS', config.kdms.url, resilience?.timeoutMs.kdms);
+  const knoxManageHttp = http('KNOX_MANAGE', config.knoxManage.url, resilience?.timeoutMs.knoxManage);
+  const boxHttp = http('BOX', config.box.url, resilience?.timeoutMs.box);
   const kdmsTokens = new ClientCredentialsTokenProvider(kdmsHttp, { ...config.kdms }, tokens);
   const knoxManageTokens = new ClientCredentialsTokenProvider(
     knoxManageHttp,
@@ -62,7 +109,8 @@ export function createUpstreams({
     kdms,
     knoxManage,
     box,
-    reads: new UpstreamReads(knoxManage, box, stores.create('reads'), readCacheTtlMs),
+    reads: new UpstreamReads(knoxManage, box, stores.create('reads'), readCacheTtlMs, metrics),
+    http: { kdms: kdmsHttp, knoxManage: knoxManageHttp, box: boxHttp },
     tokenProviders: { kdms: kdmsTokens, knoxManage: knoxManageTokens },
   };
 }

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { createStoreFactory } from '../cache/create-store.js';
 import type { FleetgraphConfig } from '../config/config.js';
+import type { Logger } from '../observability/logger.js';
 import type { RunningEmulators, StartEmulatorsOptions } from '../emulators/start-emulators.js';
 import { buildFleetgraphSchema } from '../schema/build-schema.js';
 import { createFleetgraphServer } from './create-server.js';
@@ -15,7 +16,7 @@ export interface StartFleetgraphOptions {
   config: FleetgraphConfig;
   /** Embedded mode only: how to start the emulators (ports, fleet, faults). */
   emulators?: StartEmulatorsOptions;
-  log?: (line: string) => void;
+  logger?: Logger;
 }
 
 export interface RunningFleetgraph {
@@ -28,7 +29,7 @@ export interface RunningFleetgraph {
 export async function startFleetgraph({
   config,
   emulators: emulatorOptions,
-  log,
+  logger,
 }: StartFleetgraphOptions): Promise<RunningFleetgraph> {
   let emulators: RunningEmulators | null = null;
   if (!config.upstreams) {
@@ -48,7 +49,7 @@ export async function startFleetgraph({
       upstreams: config.upstreams ?? emulatorUpstreams(emulators!),
       schema: await buildFleetgraphSchema(),
       stores: createStoreFactory({ jobsFile: config.jobs.storeFile }),
-      ...(log ? { log } : {}),
+      ...(logger ? { logger } : {}),
     });
     const url = await server.listen(config.port);
     return {

@@ -2,6 +2,7 @@ import express from 'express';
 import type { Router } from 'express';
 import type { UploadJobService } from '../jobs/upload-jobs.js';
 import type { WebhookVerifier } from '../jobs/webhook-verifier.js';
+import type { Logger } from '../observability/logger.js';
 import { KWN_SIGNATURE_HEADER } from '../upstreams/kdms/kdms.wire.js';
 import type { KwnKdmsEventNotification } from '../upstreams/kdms/kdms.wire.js';
 
@@ -12,18 +13,14 @@ import type { KwnKdmsEventNotification } from '../upstreams/kdms/kdms.wire.js';
  */
 export const WEBHOOK_PATH = '/webhooks/knox';
 
-export function webhookRouter(
-  verifier: WebhookVerifier,
-  jobs: UploadJobService,
-  log: (line: string) => void,
-): Router {
+export function webhookRouter(verifier: WebhookVerifier, jobs: UploadJobService, logger: Logger): Router {
   const router = express.Router();
   router.post(WEBHOOK_PATH, express.raw({ type: () => true, limit: '20mb' }), (req, res, next) => {
     void (async () => {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const verdict = await verifier.verify(body, req.get(KWN_SIGNATURE_HEADER));
       if (!verdict.ok) {
-        log(`webhook refused (401): ${verdict.reason}`);
+        logger.warn({ reason: verdict.reason }, 'webhook refused (401)');
         res.status(401).json({ error: 'invalid_signature', message: verdict.reason });
         return;
       }
@@ -45,7 +42,10 @@ export function webhookRouter(
         return;
       }
       const outcome = await jobs.applyCallback(notification);
-      log(`webhook ${notification.eventType} ${notification.data.uploadId}: ${outcome}`);
+      logger.info(
+        { event: notification.eventType, uploadId: notification.data.uploadId, outcome },
+        'webhook',
+      );
       res.status(200).json({ outcome });
     })().catch(next);
   });

@@ -1,4 +1,5 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Authorized } from 'type-graphql';
+import { SCOPES } from '../../domain/scopes.js';
 import { deviceIdOf, parseDeviceId } from '../../domain/device-ref.js';
 import type { DeviceLookup, DeviceRef } from '../../domain/device-ref.js';
 import type {
@@ -44,6 +45,7 @@ export function lookupOf(args: {
 
 @Resolver(() => Device)
 export class DeviceResolver {
+  @Authorized(SCOPES.read)
   @Query(() => Device, {
     nullable: true,
     description: 'One device by exactly one of its id, IMEI or serial number.',
@@ -57,6 +59,7 @@ export class DeviceResolver {
     return loaders.findDevice(lookupOf({ id, imei, serialNumber }));
   }
 
+  @Authorized(SCOPES.read)
   @Query(() => DeviceConnection, {
     description: 'Every device of every API, each once; narrowed by `filter`.',
   })
@@ -79,6 +82,7 @@ export class DeviceResolver {
     };
   }
 
+  @Authorized(SCOPES.write)
   @Mutation(() => Device, {
     description:
       'Rename a device, block or allow its logins, or have its apps purge their data (Box device/update).',
@@ -105,16 +109,19 @@ export class DeviceResolver {
     return { ...ref, access };
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => ID)
   id(@Root() device: DeviceRef): string {
     return deviceIdOf(device);
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => String, { nullable: true })
   imei(@Root() device: DeviceRef): string | null {
     return device.imei ?? device.registration?.imei ?? device.managed?.imei ?? null;
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => String, { nullable: true })
   async serialNumber(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
     if (device.serialNumber) return device.serialNumber;
@@ -126,17 +133,20 @@ export class DeviceResolver {
       : null;
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => String, { nullable: true })
   async secondaryImei(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
     const registration = await loaders.registration(device);
     return registration?.secondaryImei ?? device.managed?.secondaryImei ?? null;
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => String, { nullable: true })
   async meid(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
     return (await loaders.registration(device))?.meid ?? null;
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => String, { nullable: true })
   async model(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
     const registration = await loaders.registration(device);
@@ -144,6 +154,7 @@ export class DeviceResolver {
     return (await loaders.management(device))?.model ?? null;
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => KdmsRegistration, { nullable: true })
   registration(
     @Root() device: DeviceRef,
@@ -152,16 +163,19 @@ export class DeviceResolver {
     return loaders.registration(device);
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => ManagedDeviceType, { nullable: true })
   management(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<ManagedDevice | null> {
     return loaders.management(device);
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => BoxDevice, { nullable: true })
   access(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<DeviceAccess | null> {
     return loaders.access(device);
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => [App], {
     nullable: true,
     description: 'Apps that authenticated from the device (Box); empty when Box does not know it.',
@@ -170,6 +184,7 @@ export class DeviceResolver {
     return loaders.apps(device);
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => [User], {
     nullable: true,
     description: 'Its Knox Manage owner and the users Box saw on it, each once.',
@@ -183,6 +198,7 @@ export class DeviceResolver {
     return [...users.values()];
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => [UpstreamEnum], {
     nullable: true,
     description: 'The APIs that know this device (asks each one).',

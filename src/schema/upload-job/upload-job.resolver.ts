@@ -11,7 +11,9 @@ import {
   Resolver,
   Root,
   Subscription,
+  Authorized,
 } from 'type-graphql';
+import { SCOPES } from '../../domain/scopes.js';
 import type { UploadJob as UploadJobValue, UploadJobOperation } from '../../jobs/upload-job.js';
 import { validateDeviceBatch } from '../../jobs/device-batch.js';
 import { decodeOffsetCursor, encodeOffsetCursor } from '../../loaders/cursor.js';
@@ -43,11 +45,13 @@ export class UploadJobConnection {
 
 @Resolver(() => UploadJob)
 export class UploadJobResolver {
+  @Authorized(SCOPES.read)
   @Query(() => UploadJob, { nullable: true, description: 'An upload or delete job by its KDMS uploadId.' })
   uploadJob(@Ctx() { jobs }: GraphContext, @Arg('id', () => ID) id: string): Promise<UploadJobValue | null> {
     return jobs.get(id);
   }
 
+  @Authorized(SCOPES.read)
   @Query(() => UploadJobConnection, { description: 'Upload and delete jobs, newest first.' })
   async uploadJobs(
     @Ctx() { jobs }: GraphContext,
@@ -66,6 +70,7 @@ export class UploadJobResolver {
     };
   }
 
+  @Authorized(SCOPES.upload)
   @Mutation(() => UploadJob, {
     description:
       'Uploads devices to KDMS. Every identifier is checked first; if any is invalid, nothing is sent and the error lists each one (extensions.invalidItems). Returns the job as PENDING; it settles when KDMS calls back.',
@@ -77,6 +82,7 @@ export class UploadJobResolver {
     return submit(context, 'UPLOAD', input);
   }
 
+  @Authorized(SCOPES.delete)
   @Mutation(() => UploadJob, {
     description: 'Deletes devices from KDMS; validated and settled like uploadDevices.',
   })
@@ -87,6 +93,7 @@ export class UploadJobResolver {
     return submit(context, 'DELETE', input);
   }
 
+  @Authorized(SCOPES.read)
   @Subscription(() => UploadJob, {
     description: 'The job now, then every change until it settles (graphql-ws on /graphql).',
     subscribe: ({ args, context }) => (context as GraphContext).jobs.watch(String(args.id)),
@@ -95,6 +102,7 @@ export class UploadJobResolver {
     return job;
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => DeviceConnection, {
     nullable: true,
     description: 'Devices KDMS registered under this upload (getDevices by uploadId).',

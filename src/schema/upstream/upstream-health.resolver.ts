@@ -1,4 +1,5 @@
-import { Ctx, Field, Int, ObjectType, Query, Resolver, registerEnumType } from 'type-graphql';
+import { Ctx, Field, Int, ObjectType, Query, Resolver, registerEnumType, Authorized } from 'type-graphql';
+import { SCOPES } from '../../domain/scopes.js';
 import { UpstreamEnum } from '../common/enums.js';
 import type { GraphContext, UpstreamHealthReport } from '../context.js';
 
@@ -28,6 +29,7 @@ export class UpstreamHealth {
 
 @Resolver()
 export class UpstreamHealthResolver {
+  @Authorized(SCOPES.read)
   @Query(() => [UpstreamHealth], { description: 'Checks each API with one cheap authenticated call.' })
   upstreams(@Ctx() { health }: GraphContext): Promise<UpstreamHealthReport[]> {
     return health();

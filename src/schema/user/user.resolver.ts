@@ -11,7 +11,9 @@ import {
   Query,
   Resolver,
   Root,
+  Authorized,
 } from 'type-graphql';
+import { SCOPES } from '../../domain/scopes.js';
 import { refFromManaged } from '../../domain/device-ref.js';
 import type { FleetUser } from '../../domain/fleet.js';
 import { decodeOffsetCursor, encodeOffsetCursor } from '../../loaders/cursor.js';
@@ -59,6 +61,7 @@ export class AuthenticationResult {
 
 @Resolver(() => User)
 export class UserResolver {
+  @Authorized(SCOPES.read)
   @Query(() => User, { nullable: true, description: 'A Knox Manage user.' })
   async user(
     @Ctx() { loaders }: GraphContext,
@@ -67,6 +70,7 @@ export class UserResolver {
     return (await loaders.user(userId)) ? { userId } : null;
   }
 
+  @Authorized(SCOPES.read)
   @Query(() => UserConnection, { description: 'Knox Manage users, in its order.' })
   async users(@Ctx() { listings }: GraphContext, @Args(() => PagingArgs) { first, after }: PagingArgs) {
     const start = decodeOffsetCursor(after);
@@ -86,6 +90,7 @@ export class UserResolver {
     };
   }
 
+  @Authorized(SCOPES.authenticateUsers)
   @Mutation(() => AuthenticationResult, {
     description:
       "Checks a user's password with Knox Manage. The password is passed through; it is never stored, cached or logged.",
@@ -109,26 +114,31 @@ export class UserResolver {
     };
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => String, { nullable: true })
   async name(@Root() user: UserRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
     return (await loaders.user(user.userId))?.name ?? null;
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => String, { nullable: true })
   async email(@Root() user: UserRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
     return (await loaders.user(user.userId))?.email ?? user.email ?? null;
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => Boolean, { nullable: true })
   async active(@Root() user: UserRef, @Ctx() { loaders }: GraphContext): Promise<boolean | null> {
     return (await loaders.user(user.userId))?.active ?? null;
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => String, { nullable: true })
   async organization(@Root() user: UserRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
     return (await loaders.user(user.userId))?.organization ?? null;
   }
 
+  @Authorized(SCOPES.read)
   @FieldResolver(() => DeviceConnection, {
     nullable: true,
     description: 'Devices Knox Manage assigns to the user.',

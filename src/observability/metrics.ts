@@ -1,0 +1,84 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics (prom-client), one registry per server so tests and replicas in one process do
+ * not mix. Labels are bounded: operation names, upstream names and endpoint paths, never ids.
+ */
+export interface Metrics {
+  registry: Registry;
+  graphqlRequests: Counter<'operation' | 'outcome'>;
+  graphqlErrors: Counter<'operation' | 'code'>;
+  graphqlDuration: Histogram<'operation'>;
+  upstreamCalls: Counter<'upstream' | 'endpoint' | 'status'>;
+  upstreamDuration: Histogram<'upstream' | 'endpoint'>;
+  upstreamRetries: Counter<'upstream' | 'endpoint'>;
+  breakerState: Gauge<'upstream'>;
+  loaderBatchSize: Histogram<'loader'>;
+  cacheLookups: Counter<'cache' | 'result'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'fleetgraph_process_' });
+  const seconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  return {
+    registry,
+    graphqlRequests: new Counter({
+      name: 'fleetgraph_graphql_requests_total',
+      help: 'GraphQL operations served',
+      labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+    graphqlErrors: new Counter({
+      name: 'fleetgraph_graphql_errors_total',
+      help: 'GraphQL errors by extensions.code',
+      labelNames: ['operation', 'code'],
+      registers: [registry],
+    }),
+    graphqlDuration: new Histogram({
+      name: 'fleetgraph_graphql_duration_seconds',
+      help: 'GraphQL operation duration',
+      labelNames: ['operation'],
+      buckets: seconds,
+      registers: [registry],
+    }),
+    upstreamCalls: new Counter({
+      name: 'fleetgraph_upstream_requests_total',
+      help: 'HTTP calls to upstream APIs',
+      labelNames: ['upstream', 'endpoint', 'status'],
+      registers: [registry],
+    }),
+    upstreamDuration: new Histogram({
+      name: 'fleetgraph_upstream_duration_seconds',
+      help: 'Upstream call latency',
+      labelNames: ['upstream', 'endpoint'],
+      buckets: seconds,
+      registers: [registry],
+    }),
+    upstreamRetries: new Counter({
+      name: 'fleetgraph_upstream_retries_total',
+      help: 'Retried upstream reads',
+      labelNames: ['upstream', 'endpoint'],
+      registers: [registry],
+    }),
+    breakerState: new Gauge({
+      name: 'fleetgraph_upstream_breaker_open',
+      help: '1 while the circuit breaker of an upstream is open',
+      labelNames: ['upstream'],
+      registers: [registry],
+    }),
+    loaderBatchSize: new Histogram({
+      name: 'fleetgraph_loader_batch_size',
+      help: 'Keys per DataLoader batch',
+      labelNames: ['loader'],
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+      registers: [registry],
+    }),
+    cacheLookups: new Counter({
+      name: 'fleetgraph_cache_lookups_total',
+      help: 'Read cache lookups (hit ratio = hit / all)',
+      labelNames: ['cache', 'result'],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,229 @@
+import {
+  GraphQLError,
+  Kind,
+  getNamedType,
+  getNullableType,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  parse,
+  visit,
+} from 'graphql';
+import type {
+  DocumentNode,
+  FragmentDefinitionNode,
+  GraphQLNamedType,
+  GraphQLSchema,
+  SelectionSetNode,
+  ValueNode,
+} from 'graphql';
+import type { QueryLimits } from '../config/config.js';
+
+/**
+ * Limits checked on the parsed document before Apollo validates or executes anything, so an abusive
+ * document costs one parse and yields one clear error (not, say, one validation error per unknown
+ * directive). Cost counts fields, with each list field's subtree multiplied by its `first` argument
+ * (or an estimate for lists that take none).
+ */
+export class QueryLimitError extends GraphQLError {
+  constructor(limit: string, message: string, max: number, actual: number) {
+    super(message, {
+      extensions: { code: 'QUERY_LIMIT_EXCEEDED', limit, max, actual, http: { status: 400 } },
+    });
+  }
+}
+
+/** Lists without `first` (a device's apps and users, a job's failures): an estimate of their length. */
+const UNPAGED_LIST_ESTIMATE = 10;
+/** `first` when a query leaves it at its default. */
+const DEFAULT_FIRST = 50;
+
+export function parseWithLimits(source: string, limits: QueryLimits): DocumentNode {
+  try {
+    return parse(source, { maxTokens: limits.maxTokens });
+  } catch (error) {
+    if (error instanceof GraphQLError && /maximum number of tokens/i.test(error.message)) {
+      throw new QueryLimitError(
+        'tokens',
+        `Query is too long: more than ${limits.maxTokens} tokens`,
+        limits.maxTokens,
+        limits.maxTokens + 1,
+      );
+    }
+    throw error;
+  }
+}
+
+/** Throws QueryLimitError for the first limit the document breaks. */
+export function checkQueryLimits(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  limits: QueryLimits,
+): void {
+  let aliases = 0;
+  let directives = 0;
+  visit(document, {
+    Field(node) {
+      if (node.alias) aliases += 1;
+    },
+    Directive() {
+      directives += 1;
+    },
+    SelectionSet(node) {
+      checkRepeats(node, limits);
+    },
+  });
+  if (aliases > limits.maxAliases)
+    throw new QueryLimitError(
+      'aliases',
+      `Too many aliases: ${aliases} (at most ${limits.maxAliases})`,
+      limits.maxAliases,
+      aliases,
+    );
+  if (directives > limits.maxDirectives) {
+    throw new QueryLimitError(
+      'directives',
+      `Too many directives: ${directives} (at most ${limits.maxDirectives})`,
+      limits.maxDirectives,
+      directives,
+    );
+  }
+  const fragments = new Map(
+    document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+  );
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    const depth = depthOf(definition.selectionSet, fragments, 0, new Set());
+    if (depth > limits.maxDepth)
+      throw new QueryLimitError(
+        'depth',
+        `Query is too deep: depth ${depth} (at most ${limits.maxDepth})`,
+        limits.maxDepth,
+        depth,
+      );
+  }
+  const cost = costOf(schema, document, variables ?? {});
+  if (cost > limits.maxCost) {
+    throw new QueryLimitError(
+      'cost',
+      `Query is too expensive: estimated cost ${cost} (at most ${limits.maxCost}); ask for fewer items with first`,
+      limits.maxCost,
+      cost,
+    );
+  }
+}
+
+function checkRepeats(node: SelectionSetNode, limits: QueryLimits): void {
+  const counts = new Map<string, number>();
+  for (const selection of node.selections) {
+    if (selection.kind !== Kind.FIELD) continue;
+    const key = selection.alias?.value ?? selection.name.value;
+    const count = (counts.get(key) ?? 0) + 1;
+    counts.set(key, count);
+    if (count > limits.maxFieldRepeats) {
+      throw new QueryLimitError(
+        'fieldRepeats',
+        `Field "${key}" is selected ${count} times in one selection (at most ${limits.maxFieldRepeats})`,
+        limits.maxFieldRepeats,
+        count,
+      );
+    }
+  }
+}
+
+type Fragments = Map<string, { selectionSet: SelectionSetNode }>;
+
+function depthOf(set: SelectionSetNode, fragments: Fragments, depth: number, visiting: Set<string>): number {
+  let max = depth;
+  for (const selection of set.selections) {
+    if (selection.kind === Kind.FIELD) {
+      max = Math.max(
+        max,
+        selection.selectionSet ? depthOf(selection.selectionSet, fragments, depth + 1, visiting) : depth + 1,
+      );
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      max = Math.max(max, depthOf(selection.selectionSet, fragments, depth, visiting));
+    } else {
+      const name = selection.name.value;
+      const fragment = fragments.get(name);
+      // A fragment cycle is a validation error Apollo reports; here it must not loop.
+      if (fragment && !visiting.has(name))
+        max = Math.max(max, depthOf(fragment.selectionSet, fragments, depth, new Set([...visiting, name])));
+    }
+  }
+  return max;
+}
+
+function intValue(node: ValueNode | undefined, variables: Record<string, unknown>): number | null {
+  if (!node) return null;
+  if (node.kind === Kind.INT) return Number(node.value);
+  if (node.kind === Kind.VARIABLE) {
+    const value = variables[node.name.value];
+    return typeof value === 'number' ? value : null;
+  }
+  return null;
+}
+
+/** Fields resolved, each list's subtree multiplied by its size; fragments costed where they are spread. */
+function costOf(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions)
+    if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const costSet = (
+    set: SelectionSetNode,
+    parent: GraphQLNamedType | undefined,
+    multiplier: number,
+    visiting: Set<string>,
+  ): number => {
+    let cost = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        cost += multiplier;
+        const field =
+          parent && (isObjectType(parent) || isInterfaceType(parent))
+            ? parent.getFields()[selection.name.value]
+            : undefined;
+        if (!selection.selectionSet) continue;
+        const type = field?.type;
+        const first = intValue(selection.arguments?.find((a) => a.name.value === 'first')?.value, variables);
+        const named = type ? getNamedType(type) : undefined;
+        const isConnection = first !== null || (named?.name ?? '').endsWith('Connection');
+        const nullable = type ? getNullableType(type) : undefined;
+        // A connection's `edges` are the page its `first` already counted.
+        const pageOfConnection =
+          (parent?.name ?? '').endsWith('Connection') &&
+          (selection.name.value === 'edges' || selection.name.value === 'nodes');
+        const listSize = nullable && isListType(nullable) ? UNPAGED_LIST_ESTIMATE : 1;
+        const size = pageOfConnection ? 1 : (first ?? (isConnection ? DEFAULT_FIRST : listSize));
+        cost += costSet(selection.selectionSet, named, multiplier * Math.max(1, size), visiting);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
+        cost += costSet(selection.selectionSet, type ?? undefined, multiplier, visiting);
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        if (!fragment || visiting.has(name)) continue;
+        cost += costSet(
+          fragment.selectionSet,
+          schema.getType(fragment.typeCondition.name.value) ?? undefined,
+          multiplier,
+          new Set([...visiting, name]),
+        );
+      }
+    }
+    return cost;
+  };
+  let total = 0;
+  for (const d of document.definitions) {
+    if (d.kind !== Kind.OPERATION_DEFINITION) continue;
+    const root =
+      d.operation === 'query'
+        ? schema.getQueryType()
+        : d.operation === 'mutation'
+          ? schema.getMutationType()
+          : schema.getSubscriptionType();
+    total += costSet(d.selectionSet, root ?? undefined, 1, new Set());
+  }
+  return total;
+}
