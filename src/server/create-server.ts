@@ -146,13 +146,15 @@ export async function createFleetgraphServer({
               : undefined,
           ),
         ),
+      // With caller auth on, a connection without a valid token is closed at once (4403 Forbidden).
       onConnect: async (ctx) => {
+        const authorization =
+          typeof ctx.connectionParams?.authorization === 'string'
+            ? ctx.connectionParams.authorization
+            : undefined;
+        if (authenticator && !authorization) return false;
         try {
-          await callerAuth(
-            typeof ctx.connectionParams?.authorization === 'string'
-              ? ctx.connectionParams.authorization
-              : undefined,
-          );
+          await callerAuth(authorization);
           return true;
         } catch {
           return false;

@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config/config.js';
 import type { FleetgraphConfig } from '../../src/config/config.js';
 import type { RunningEmulators, StartEmulatorsOptions } from '../../src/emulators/start-emulators.js';
 import { emulatorUpstreams } from '../../src/server/embedded-upstreams.js';
+import type { Logger } from '../../src/observability/logger.js';
 import { getSdk } from '../../src/generated/fleetgraph-sdk.js';
 import type { Sdk } from '../../src/generated/fleetgraph-sdk.js';
 import { startFleetgraph } from '../../src/server/start-fleetgraph.js';
@@ -20,7 +21,11 @@ export interface TestGraph {
   sdk: Sdk;
   client: GraphQLClient;
   /** Raw POST /graphql, for errors and partial data the SDK would throw on. */
-  post(query: string, variables?: Record<string, unknown>): Promise<{ status: number; body: GraphQLBody }>;
+  post(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: GraphQLBody }>;
   /** Non-token API calls each emulator served since the last reset. */
   upstreamCalls(): { kdms: number; knoxManage: number; box: number };
   /** Every emulator's counters, by endpoint. */
@@ -41,6 +46,7 @@ export interface TestGraphOptions {
   emulators?: StartEmulatorsOptions;
   /** Use these running emulators instead (e.g. to restart the graph while they keep their state). */
   sharedEmulators?: RunningEmulators;
+  logger?: Logger;
 }
 
 export async function startTestGraph(options: TestGraphOptions = {}): Promise<TestGraph> {
@@ -60,6 +66,7 @@ export async function startTestGraph(options: TestGraphOptions = {}): Promise<Te
   };
   const fleetgraph = await startFleetgraph({
     config,
+    ...(options.logger ? { logger: options.logger } : {}),
     emulators: {
       ports: { kdms: 0, knoxManage: 0, box: 0 },
       fleet: { size: 1000, seed: 'graph-tests' },
@@ -82,10 +89,10 @@ export async function startTestGraph(options: TestGraphOptions = {}): Promise<Te
     url: fleetgraph.url,
     sdk: getSdk(client),
     client,
-    async post(query, variables) {
+    async post(query, variables, headers = {}) {
       const response = await fetch(fleetgraph.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify({ query, variables }),
       });
       return { status: response.status, body: (await response.json()) as GraphQLBody };

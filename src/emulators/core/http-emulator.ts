@@ -74,6 +74,8 @@ export class HttpEmulator {
   private readonly routes: Route[] = [];
   private readonly guards: Guard[] = [];
   private readonly counts = new Map<string, number>();
+  /** The last x-request-id values API requests carried, newest last (for tracing tests). */
+  private readonly requestIds: string[] = [];
   private readonly random: SeededRandom;
   private readonly errorBody: HttpEmulatorOptions['errorBody'];
   private currentFaults: FaultSettings;
@@ -191,6 +193,10 @@ export class HttpEmulator {
       this.resetCounts();
       return { status: 204 };
     });
+    this.controlRoute('GET', '/_emulator/request-ids', () => ({
+      status: 200,
+      body: { requestIds: this.requestIds },
+    }));
     this.controlRoute('GET', '/_emulator/faults', () => ({ status: 200, body: this.currentFaults }));
     this.controlRoute(['PUT', 'PATCH'], '/_emulator/faults', (request) => {
       let patch: unknown;
@@ -241,7 +247,14 @@ export class HttpEmulator {
     const found = this.match(method, path);
     const route = typeof found === 'object' && found ? found.route : null;
     const api = route ? route.api : true;
-    if (api) this.count(`${method} ${route?.template ?? path}`);
+    if (api) {
+      this.count(`${method} ${route?.template ?? path}`);
+      const requestId = req.headers['x-request-id'];
+      if (typeof requestId === 'string') {
+        this.requestIds.push(requestId);
+        if (this.requestIds.length > 1000) this.requestIds.shift();
+      }
+    }
     if (body === null) {
       this.send(res, { status: 413, body: this.errorBody(413, 'Request body too large') }, false);
       return;

@@ -22,6 +22,7 @@ import { PagingArgs, checkedFirst } from '../common/paging.args.js';
 import type { GraphContext } from '../context.js';
 import { DeviceConnection } from '../device/device.connection.js';
 import type { DeviceConnectionValue } from '../device/device.resolver.js';
+import { requireScope } from '../auth-checker.js';
 import { badUserInput } from '../errors.js';
 import { DeviceBatchInput, UploadJob, UploadJobStatusEnum } from './upload-job.type.js';
 
@@ -96,7 +97,11 @@ export class UploadJobResolver {
   @Authorized(SCOPES.read)
   @Subscription(() => UploadJob, {
     description: 'The job now, then every change until it settles (graphql-ws on /graphql).',
-    subscribe: ({ args, context }) => (context as GraphContext).jobs.watch(String(args.id)),
+    // type-graphql checks @Authorized per event; the scope is checked here before anything is watched.
+    subscribe: ({ args, context }) => {
+      requireScope((context as GraphContext).auth, [SCOPES.read]);
+      return (context as GraphContext).jobs.watch(String(args.id));
+    },
   })
   uploadJobChanged(@Root() job: UploadJobValue, @Arg('id', () => ID) _id: string): UploadJobValue {
     return job;

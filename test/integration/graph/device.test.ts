@@ -242,8 +242,9 @@ describe('upstreams and upload jobs', () => {
       ['KNOX_MANAGE', 'UP'],
       ['BOX', 'UP'],
     ]);
-    await request('PUT', `${graph.fleetgraph.emulators!.urls.knoxManage}/_emulator/faults`, { failNext: 1 });
+    await request('PUT', `${graph.fleetgraph.emulators!.urls.knoxManage}/_emulator/faults`, { errorRate: 1 });
     const health = await graph.sdk.UpstreamHealth();
+    await request('DELETE', `${graph.fleetgraph.emulators!.urls.knoxManage}/_emulator/faults`);
     expect(health.upstreams[1]).toMatchObject({
       upstream: 'KNOX_MANAGE',
       status: 'DOWN',

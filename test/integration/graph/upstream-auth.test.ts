@@ -15,7 +15,7 @@ afterAll(() => emulators.stop());
 beforeEach(() => emulators.resetCounts());
 
 const upstreamsFor = (config = emulatorUpstreams(emulators)) =>
-  createUpstreams({ config, stores: createStoreFactory(), readCacheTtlMs: 0, timeoutMs: 5000 });
+  createUpstreams({ config, stores: createStoreFactory(), readCacheTtlMs: 0 });
 
 describe('client-credentials tokens', () => {
   it('fetches one token per API for many concurrent calls', async () => {
