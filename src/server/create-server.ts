@@ -181,6 +181,8 @@ export async function createFleetgraphServer({
     schema,
     introspection: config.introspection,
     allowBatchedHttpRequests: false,
+    // Defence in depth: the limits middleware parses first, but Apollo's own parse is bounded too.
+    parseOptions: { maxTokens: config.limits.maxTokens },
     // The CLI owns shutdown (emulators, stores and the HTTP server stop in order); Apollo must not re-raise the signal.
     stopOnTerminationSignals: false,
     csrfPrevention: true,

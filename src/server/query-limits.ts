@@ -42,7 +42,10 @@ export function parseWithLimits(source: string, limits: QueryLimits): DocumentNo
   try {
     return parse(source, { maxTokens: limits.maxTokens });
   } catch (error) {
-    if (error instanceof GraphQLError && /maximum number of tokens/i.test(error.message)) {
+    if (
+      error instanceof GraphQLError &&
+      /tokens\. Parsing aborted|more th[ae]n \d+ tokens/i.test(error.message)
+    ) {
       throw new QueryLimitError(
         'tokens',
         `Query is too long: more than ${limits.maxTokens} tokens`,
