@@ -35,6 +35,8 @@ export interface UpstreamServices {
 export interface LoaderOptions {
   /** Off = the naive baseline of the benchmark: one upstream call per key, no planner, no caching. */
   batching: boolean;
+  /** Called with each batch's size (the loader batch size metric). */
+  onBatch?: (loader: string, size: number) => void;
 }
 
 /** Concurrent per-device reads against one upstream from one request. */
@@ -47,8 +49,15 @@ export type Loaders = ReturnType<typeof createLoaders>;
 export function createLoaders(services: UpstreamServices, options: LoaderOptions = { batching: true }) {
   const { kdms, knoxManage, box, reads } = services;
   const batching = options.batching;
-  const dataLoaderOptions = (maxBatchSize: number) =>
-    batching ? { maxBatchSize } : { maxBatchSize: 1, cache: false };
+  /** A DataLoader whose batch sizes are reported (the loader batch size metric). */
+  const loader = <V>(name: string, batch: DataLoader.BatchLoadFn<string, V>, maxBatchSize: number) =>
+    new DataLoader<string, V>(
+      (keys) => {
+        options.onBatch?.(name, keys.length);
+        return batch(keys);
+      },
+      batching ? { maxBatchSize } : { maxBatchSize: 1, cache: false },
+    );
 
   // One read of each whole collection per request, even when the read cache is off.
   const memo = new Map<string, Promise<unknown>>();
@@ -60,69 +69,91 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
   const boxIndex = () => once<BoxDeviceIndex>('box:devices', () => reads.boxDevices());
   const userIndex = () => once<Map<string, FleetUser>>('km:users', () => reads.knoxManageUsers());
 
-  const registrationByIdentifier = new DataLoader<string, DeviceRegistration | null>(async (ids) => {
-    const page = await kdms.getDevices({ deviceIds: [...ids], pageSize: KDMS_MAX_PAGE_SIZE });
-    const byId = new Map<string, DeviceRegistration>();
-    for (const r of page.registrations)
-      for (const id of [r.imei, r.secondaryImei, r.serialNumber]) if (id) byId.set(id, r);
-    return ids.map((id) => byId.get(id) ?? null);
-  }, dataLoaderOptions(KDMS_MAX_IDS_PER_GET)); // getDevices filters by at most this many ids
+  const registrationByIdentifier = loader<DeviceRegistration | null>(
+    'registrationByIdentifier',
+    async (ids) => {
+      const page = await kdms.getDevices({ deviceIds: [...ids], pageSize: KDMS_MAX_PAGE_SIZE });
+      const byId = new Map<string, DeviceRegistration>();
+      for (const r of page.registrations)
+        for (const id of [r.imei, r.secondaryImei, r.serialNumber]) if (id) byId.set(id, r);
+      return ids.map((id) => byId.get(id) ?? null);
+    },
+    KDMS_MAX_IDS_PER_GET,
+  ); // getDevices filters by at most this many ids
 
   const managedLoader = (
     key: 'byImei' | 'bySerial',
     readOne: (id: string) => Promise<ManagedDevice | null>,
   ) =>
-    new DataLoader<string, ManagedDevice | null>(async (ids) => {
-      if (batching && ids.length > reads.knoxManageListCost) {
-        const index = await knoxManageIndex();
-        return ids.map((id) => index[key].get(id) ?? null);
-      }
-      return mapSettled(ids, PER_DEVICE_CONCURRENCY, readOne);
-    }, dataLoaderOptions(Number.MAX_SAFE_INTEGER));
+    loader<ManagedDevice | null>(
+      `managedDevice-${key}`,
+      async (ids) => {
+        if (batching && ids.length > reads.knoxManageListCost) {
+          const index = await knoxManageIndex();
+          return ids.map((id) => index[key].get(id) ?? null);
+        }
+        return mapSettled(ids, PER_DEVICE_CONCURRENCY, readOne);
+      },
+      Number.MAX_SAFE_INTEGER,
+    );
   const managedByImei = managedLoader('byImei', (imei) => knoxManage.selectDeviceInfoByImei(imei));
   const managedBySerial = managedLoader('bySerial', (serial) =>
     knoxManage.selectDeviceInfoBySerialNumber(serial),
   );
 
-  const accessByCuid = new DataLoader<string, DeviceAccess | null>(async (cuids) => {
-    if (batching && cuids.length > BOX_PER_DEVICE_READ_LIMIT) {
-      const index = await boxIndex();
-      return cuids.map((cuid) => index.byCuid.get(cuid) ?? null);
-    }
-    return mapSettled(cuids, PER_DEVICE_CONCURRENCY, (cuid) => box.readDevice(cuid));
-  }, dataLoaderOptions(Number.MAX_SAFE_INTEGER));
+  const accessByCuid = loader<DeviceAccess | null>(
+    'accessByCuid',
+    async (cuids) => {
+      if (batching && cuids.length > BOX_PER_DEVICE_READ_LIMIT) {
+        const index = await boxIndex();
+        return cuids.map((cuid) => index.byCuid.get(cuid) ?? null);
+      }
+      return mapSettled(cuids, PER_DEVICE_CONCURRENCY, (cuid) => box.readDevice(cuid));
+    },
+    Number.MAX_SAFE_INTEGER,
+  );
 
-  const appsByCuid = new DataLoader<string, DeviceApp[] | null>(
+  const appsByCuid = loader<DeviceApp[] | null>(
+    'appsByCuid',
     (cuids) =>
       batching
         ? reads.boxAppsOf(cuids, PER_DEVICE_CONCURRENCY)
         : mapSettled(cuids, 1, (cuid) => box.listApps(cuid)),
-    dataLoaderOptions(Number.MAX_SAFE_INTEGER),
+    Number.MAX_SAFE_INTEGER,
   );
-  const appUsersByCuid = new DataLoader<string, DeviceAppUser[] | null>(
+  const appUsersByCuid = loader<DeviceAppUser[] | null>(
+    'appUsersByCuid',
     (cuids) =>
       batching
         ? reads.boxUsersOf(cuids, PER_DEVICE_CONCURRENCY)
         : mapSettled(cuids, 1, (cuid) => box.listUsers(cuid)),
-    dataLoaderOptions(Number.MAX_SAFE_INTEGER),
+    Number.MAX_SAFE_INTEGER,
   );
 
-  const userById = new DataLoader<string, FleetUser | null>(async (userIds) => {
-    const users = await userIndex();
-    return userIds.map((id) => users.get(id) ?? null);
-  }, dataLoaderOptions(Number.MAX_SAFE_INTEGER));
+  const userById = loader<FleetUser | null>(
+    'userById',
+    async (userIds) => {
+      const users = await userIndex();
+      return userIds.map((id) => users.get(id) ?? null);
+    },
+    Number.MAX_SAFE_INTEGER,
+  );
 
-  const managedByUser = new DataLoader<string, ManagedDevice[]>(async (userIds) => {
-    if (batching && userIds.length > reads.knoxManageListCost) {
-      const index = await knoxManageIndex();
-      return userIds.map((id) => index.byUser.get(id) ?? []);
-    }
-    return mapSettled(
-      userIds,
-      PER_DEVICE_CONCURRENCY,
-      async (id) => (await knoxManage.selectDevicesByUser(id)) ?? [],
-    );
-  }, dataLoaderOptions(Number.MAX_SAFE_INTEGER));
+  const managedByUser = loader<ManagedDevice[]>(
+    'managedDevicesByUser',
+    async (userIds) => {
+      if (batching && userIds.length > reads.knoxManageListCost) {
+        const index = await knoxManageIndex();
+        return userIds.map((id) => index.byUser.get(id) ?? []);
+      }
+      return mapSettled(
+        userIds,
+        PER_DEVICE_CONCURRENCY,
+        async (id) => (await knoxManage.selectDevicesByUser(id)) ?? [],
+      );
+    },
+    Number.MAX_SAFE_INTEGER,
+  );
 
   /** Tries each identifier in turn (IMEI, then serial number) until one loader finds the record. */
   const firstFound = async <T>(ids: string[], load: (id: string) => Promise<T | null>): Promise<T | null> => {

@@ -5,6 +5,7 @@ import type { UploadJobService } from '../jobs/upload-jobs.js';
 import { createLoaders } from '../loaders/create-loaders.js';
 import { listDevices, listUploadDevices } from '../loaders/device-listing.js';
 import { READ_KEYS } from '../loaders/upstream-reads.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { CallerAuth } from '../schema/auth-checker.js';
 import type { GraphContext, UpstreamHealthReport } from '../schema/context.js';
 import type { Upstreams } from './create-upstreams.js';
@@ -14,11 +15,23 @@ export interface ContextDependencies {
   upstreams: Upstreams;
   jobs: UploadJobService;
   batching: boolean;
+  metrics?: Metrics;
 }
 
 /** per request: fresh loaders, so one caller's cached keys never serve another. */
-export function createContext({ auth, upstreams, jobs, batching }: ContextDependencies): GraphContext {
-  const loaders = createLoaders(upstreams, { batching });
+export function createContext({
+  auth,
+  upstreams,
+  jobs,
+  batching,
+  metrics,
+}: ContextDependencies): GraphContext {
+  const loaders = createLoaders(upstreams, {
+    batching,
+    ...(metrics
+      ? { onBatch: (loader: string, size: number) => metrics.loaderBatchSize.observe({ loader }, size) }
+      : {}),
+  });
   return {
     auth,
     loaders,

@@ -121,7 +121,8 @@ export async function createFleetgraphServer({
       throw unauthenticated(error instanceof AuthenticationError ? error.message : 'Invalid bearer token');
     }
   };
-  const context = (auth: CallerAuth) => createContext({ auth, upstreams, jobs, batching: config.batching });
+  const context = (auth: CallerAuth) =>
+    createContext({ auth, upstreams, jobs, batching: config.batching, metrics });
 
   const app = express();
   app.disable('x-powered-by');

@@ -61,7 +61,9 @@ export async function startTestGraph(options: TestGraphOptions = {}): Promise<Te
     port: 0,
     host: '127.0.0.1',
     // Shared emulators are reached like real upstreams; KDMS calls this graph back at its own address.
-    ...(options.sharedEmulators ? { upstreams: emulatorUpstreams(options.sharedEmulators) } : {}),
+    ...(options.sharedEmulators && !loaded.upstreams
+      ? { upstreams: emulatorUpstreams(options.sharedEmulators) }
+      : {}),
     ...options.config,
   };
   const fleetgraph = await startFleetgraph({
