@@ -215,11 +215,13 @@ export async function createFleetgraphServer({
     runInRequestScope(req.get(REQUEST_ID_HEADER), () => {
       res.setHeader(REQUEST_ID_HEADER, currentRequestId()!);
       const started = performance.now();
+      // Read now: mounted routers rewrite req.path by the time the response finishes.
+      const path = req.path;
       res.on('finish', () => {
         logger.info(
           {
             method: req.method,
-            path: req.path,
+            path,
             status: res.statusCode,
             ms: Math.round(performance.now() - started),
           },
