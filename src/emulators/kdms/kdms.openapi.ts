@@ -127,15 +127,15 @@ export function kdmsOpenApi(): Record<string, unknown> {
           operationId: 'listSubscriptions',
           security: secured(KDMS_SCOPES.all),
           responses: {
-            '200': { description: 'Subscriptions', content: json(ref('SubscriptionList')) },
+            '200': { description: 'Subscriptions', content: json(ref('KwnSubscriptionList')) },
             ...errors,
           },
         },
         post: {
           operationId: 'createSubscription',
           security: secured(KDMS_SCOPES.all),
-          requestBody: { required: true, content: json(ref('SubscriptionInput')) },
-          responses: { '201': { description: 'Created', content: json(ref('Subscription')) }, ...errors },
+          requestBody: { required: true, content: json(ref('KwnSubscriptionInput')) },
+          responses: { '201': { description: 'Created', content: json(ref('KwnSubscription')) }, ...errors },
         },
       },
       [`${KWN_SUBSCRIPTIONS_PATH}/{subscriptionId}`]: {
@@ -144,16 +144,16 @@ export function kdmsOpenApi(): Record<string, unknown> {
           operationId: 'getSubscription',
           security: secured(KDMS_SCOPES.all),
           responses: {
-            '200': { description: 'Subscription', content: json(ref('Subscription')) },
+            '200': { description: 'Subscription', content: json(ref('KwnSubscription')) },
             '404': error('Unknown subscription'),
           },
         },
         put: {
           operationId: 'updateSubscription',
           security: secured(KDMS_SCOPES.all),
-          requestBody: { required: true, content: json(ref('SubscriptionInput')) },
+          requestBody: { required: true, content: json(ref('KwnSubscriptionInput')) },
           responses: {
-            '200': { description: 'Updated', content: json(ref('Subscription')) },
+            '200': { description: 'Updated', content: json(ref('KwnSubscription')) },
             '404': error('Unknown subscription'),
             ...errors,
           },
@@ -266,7 +266,7 @@ export function kdmsOpenApi(): Record<string, unknown> {
             nextSearchAfter: nullableString,
           },
         },
-        SubscriptionInput: {
+        KwnSubscriptionInput: {
           type: 'object',
           required: ['callbackUrl', 'events'],
           properties: {
@@ -279,7 +279,7 @@ export function kdmsOpenApi(): Record<string, unknown> {
             description: { type: 'string' },
           },
         },
-        Subscription: {
+        KwnSubscription: {
           type: 'object',
           required: ['subscriptionId', 'callbackUrl', 'events', 'status', 'createdAt', 'updatedAt'],
           properties: {
@@ -292,9 +292,9 @@ export function kdmsOpenApi(): Record<string, unknown> {
             updatedAt: { type: 'string', format: 'date-time' },
           },
         },
-        SubscriptionList: {
+        KwnSubscriptionList: {
           type: 'object',
-          properties: { subscriptions: { type: 'array', items: ref('Subscription') } },
+          properties: { subscriptions: { type: 'array', items: ref('KwnSubscription') } },
         },
       },
     },
