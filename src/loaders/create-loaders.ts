@@ -88,7 +88,8 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     loader<ManagedDevice | null>(
       `managedDevice-${key}`,
       async (ids) => {
-        if (batching && ids.length > reads.knoxManageListCost) {
+        // A list this request already read answers any number of keys for free.
+        if (batching && (ids.length > reads.knoxManageListCost || memo.has('km:devices'))) {
           const index = await knoxManageIndex();
           return ids.map((id) => index[key].get(id) ?? null);
         }
@@ -104,7 +105,7 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
   const accessByCuid = loader<DeviceAccess | null>(
     'accessByCuid',
     async (cuids) => {
-      if (batching && cuids.length > BOX_PER_DEVICE_READ_LIMIT) {
+      if (batching && (cuids.length > BOX_PER_DEVICE_READ_LIMIT || memo.has('box:devices'))) {
         const index = await boxIndex();
         return cuids.map((cuid) => index.byCuid.get(cuid) ?? null);
       }
@@ -139,18 +140,15 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     Number.MAX_SAFE_INTEGER,
   );
 
-  const managedByUser = loader<ManagedDevice[]>(
+  /** A user's devices; null when Knox Manage does not know the user (per-user reads tell; the list cannot). */
+  const managedByUser = loader<ManagedDevice[] | null>(
     'managedDevicesByUser',
     async (userIds) => {
-      if (batching && userIds.length > reads.knoxManageListCost) {
+      if (batching && (userIds.length > reads.knoxManageListCost || memo.has('km:devices'))) {
         const index = await knoxManageIndex();
         return userIds.map((id) => index.byUser.get(id) ?? []);
       }
-      return mapSettled(
-        userIds,
-        PER_DEVICE_CONCURRENCY,
-        async (id) => (await knoxManage.selectDevicesByUser(id)) ?? [],
-      );
+      return mapSettled(userIds, PER_DEVICE_CONCURRENCY, (id) => knoxManage.selectDevicesByUser(id));
     },
     Number.MAX_SAFE_INTEGER,
   );
@@ -201,8 +199,14 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
       return userById.load(userId);
     },
 
-    devicesOfUser(userId: string): Promise<ManagedDevice[]> {
-      return managedByUser.load(userId);
+    async devicesOfUser(userId: string): Promise<ManagedDevice[]> {
+      return (await managedByUser.load(userId)) ?? [];
+    },
+
+    /** Whether Knox Manage knows the user: asked with the user's device list, which `devices` then reuses. */
+    async userExists(userId: string): Promise<boolean> {
+      if (!batching) return (await userById.load(userId)) !== null;
+      return (await managedByUser.load(userId)) !== null;
     },
 
     /** A device by one identifier, or null when no API knows it (each API asked at most once). */

@@ -67,7 +67,7 @@ export class UserResolver {
     @Ctx() { loaders }: GraphContext,
     @Arg('userId', () => ID) userId: string,
   ): Promise<UserRef | null> {
-    return (await loaders.user(userId)) ? { userId } : null;
+    return (await loaders.userExists(userId)) ? { userId } : null;
   }
 
   @Authorized(SCOPES.read)
