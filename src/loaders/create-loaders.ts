@@ -210,16 +210,23 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     },
 
     /** A device by one identifier, or null when no API knows it (each API asked at most once). */
-    async findDevice(lookup: DeviceLookup): Promise<DeviceRef | null> {
+    async findDevice(
+      lookup: DeviceLookup,
+      prefetch: { management?: boolean; access?: boolean } = {},
+    ): Promise<DeviceRef | null> {
       const ref: DeviceRef =
         'imei' in lookup
           ? { imei: lookup.imei, serialNumber: null }
           : { imei: null, serialNumber: lookup.serialNumber };
+      // Records the query will ask for anyway are read alongside KDMS, not after it: one round trip, not two.
+      // Their failures surface on their own fields (the loaders keep the outcome).
+      const managed = prefetch.management ? loaders.management(ref).catch(() => undefined) : undefined;
+      const accessed = prefetch.access ? loaders.access(ref).catch(() => undefined) : undefined;
       const registration = await loaders.registration(ref);
       if (registration) return refFromRegistration(registration);
-      const managed = await loaders.management(ref);
-      if (managed) return { ...refFromManaged(managed), registration: null };
-      const access = await loaders.access(ref);
+      const found = (await managed) ?? (await loaders.management(ref));
+      if (found) return { ...refFromManaged(found), registration: null };
+      const access = (await accessed) ?? (await loaders.access(ref));
       if (access) return { ...refFromAccess(access), registration: null, managed: null };
       return null;
     },

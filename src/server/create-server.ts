@@ -5,7 +5,10 @@ import { ApolloServer } from '@apollo/server';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
@@ -203,6 +206,8 @@ export async function createFleetgraphServer({
       // Routers ask subgraphs for ftv1 traces (field timings for GraphOS); error details stay masked in them.
       ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }),
       metricsPlugin(metrics),
+      // No cache hints are set anywhere; the default plugin would still visit every resolved field (profiled).
+      ApolloServerPluginCacheControlDisabled(),
       config.landingPage
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),

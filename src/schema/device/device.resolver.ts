@@ -1,4 +1,18 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Authorized } from 'type-graphql';
+import { Kind } from 'graphql';
+import type { GraphQLResolveInfo, SelectionNode } from 'graphql';
+import {
+  Arg,
+  Args,
+  Ctx,
+  FieldResolver,
+  ID,
+  Info,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Authorized,
+} from 'type-graphql';
 import { SCOPES } from '../../domain/scopes.js';
 import { deviceIdOf, parseDeviceId } from '../../domain/device-ref.js';
 import type { DeviceLookup, DeviceRef } from '../../domain/device-ref.js';
@@ -23,6 +37,20 @@ import { BoxDevice, Device, KdmsRegistration, ManagedDevice as ManagedDeviceType
 export interface DeviceConnectionValue {
   edges: Array<{ cursor: string; node: DeviceRef }>;
   pageInfo: ReturnType<typeof pageInfoOf>;
+}
+
+/** Field names selected directly on this field (inline fragments included; a named fragment counts as all). */
+function selectedFieldNames(info: GraphQLResolveInfo): Set<string> {
+  const names = new Set<string>();
+  const visit = (selections: readonly SelectionNode[]): void => {
+    for (const s of selections) {
+      if (s.kind === Kind.FIELD) names.add(s.name.value);
+      else if (s.kind === Kind.INLINE_FRAGMENT) visit(s.selectionSet.selections);
+      else ['management', 'access', 'apps', 'users', 'sources', 'model'].forEach((n) => names.add(n));
+    }
+  };
+  for (const node of info.fieldNodes) if (node.selectionSet) visit(node.selectionSet.selections);
+  return names;
 }
 
 /** Exactly one of id, imei or serialNumber. */
@@ -52,11 +80,17 @@ export class DeviceResolver {
   })
   device(
     @Ctx() { loaders }: GraphContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('id', () => ID, { nullable: true }) id?: string,
     @Arg('imei', () => String, { nullable: true }) imei?: string,
     @Arg('serialNumber', () => String, { nullable: true }) serialNumber?: string,
   ): Promise<DeviceRef | null> {
-    return loaders.findDevice(lookupOf({ id, imei, serialNumber }));
+    const wanted = selectedFieldNames(info);
+    return loaders.findDevice(lookupOf({ id, imei, serialNumber }), {
+      management:
+        wanted.has('management') || wanted.has('users') || wanted.has('sources') || wanted.has('model'),
+      access: wanted.has('access') || wanted.has('apps') || wanted.has('users') || wanted.has('sources'),
+    });
   }
 
   @Authorized(SCOPES.read)
