@@ -1,6 +1,5 @@
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
-import { currentRequestId } from './request-scope.js';
 
 /**
  * JSON logs (pino). Secrets never reach them: the redaction list covers every place a secret could sit
@@ -39,11 +38,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level: options.level ?? 'info',
       base: { service: 'fleetgraph' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      // Every line made while serving a request carries its id.
-      mixin: () => {
-        const requestId = currentRequestId();
-        return requestId ? { requestId } : {};
-      },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     options.destination,

@@ -1,24 +1,15 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 
 /**
- * What belongs to the request being served, wherever the code runs: the request id that logs carry
- * and that every upstream call forwards (`x-request-id`), so one id follows a request across systems.
+ * Request ids: taken from the caller's `x-request-id` (when it is a plain token) or made up, returned
+ * in the response, written on the request's log line and forwarded on every upstream call the request
+ * makes. They travel explicitly (context → per-request clients), not through AsyncLocalStorage: on
+ * Node 20 it rides on async_hooks promise hooks, and a GraphQL execution makes thousands of promises
+ * (benchmark W3 at c=50: 58 → 86 req/s and 17 → 12 CPU ms per operation without it).
  */
-export interface RequestScope {
-  requestId: string;
-}
-
-const storage = new AsyncLocalStorage<RequestScope>();
-
 export const REQUEST_ID_HEADER = 'x-request-id';
 
-export function runInRequestScope<T>(requestId: string | undefined, fn: () => T): T {
-  // Accept a caller's id only if it is a plain token: it ends up in logs and upstream headers.
-  const id = requestId && /^[\w.:-]{1,128}$/.test(requestId) ? requestId : randomUUID();
-  return storage.run({ requestId: id }, fn);
-}
-
-export function currentRequestId(): string | undefined {
-  return storage.getStore()?.requestId;
+export function requestIdFrom(header: string | undefined): string {
+  // It ends up in logs and upstream headers: accept only a plain token.
+  return header && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
 }

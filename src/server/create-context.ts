@@ -12,6 +12,8 @@ import type { Upstreams } from './create-upstreams.js';
 
 export interface ContextDependencies {
   auth: CallerAuth;
+  /** Forwarded on every upstream call this request makes. */
+  requestId?: string;
   upstreams: Upstreams;
   jobs: UploadJobService;
   batching: boolean;
@@ -21,11 +23,14 @@ export interface ContextDependencies {
 /** per request: fresh loaders, so one caller's cached keys never serve another. */
 export function createContext({
   auth,
-  upstreams,
+  requestId,
+  upstreams: shared,
   jobs,
   batching,
   metrics,
 }: ContextDependencies): GraphContext {
+  // Per request: clients that forward the request id; whole-list reads stay shared across requests.
+  const upstreams: Upstreams = requestId ? { ...shared, ...shared.forRequest(requestId) } : shared;
   const loaders = createLoaders(upstreams, {
     batching,
     ...(metrics

@@ -27,7 +27,7 @@ import { silentLogger } from '../observability/logger.js';
 import type { Logger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { Metrics } from '../observability/metrics.js';
-import { REQUEST_ID_HEADER, currentRequestId, runInRequestScope } from '../observability/request-scope.js';
+import { REQUEST_ID_HEADER, requestIdFrom } from '../observability/request-scope.js';
 import type { CallerAuth } from '../schema/auth-checker.js';
 import type { GraphContext } from '../schema/context.js';
 import { formatGraphQLError } from '../schema/errors.js';
@@ -124,8 +124,8 @@ export async function createFleetgraphServer({
       throw unauthenticated(error instanceof AuthenticationError ? error.message : 'Invalid bearer token');
     }
   };
-  const context = (auth: CallerAuth) =>
-    createContext({ auth, upstreams, jobs, batching: config.batching, metrics });
+  const context = (auth: CallerAuth, requestId: string = requestIdFrom(undefined)) =>
+    createContext({ auth, requestId, upstreams, jobs, batching: config.batching, metrics });
 
   const app = express();
   app.disable('x-powered-by');
@@ -215,26 +215,27 @@ export async function createFleetgraphServer({
   });
   await apollo.start();
 
-  // Every request runs in a scope with a request id: logs carry it and upstream calls forward it.
+  // Every request gets an id: returned to the caller, on its log line, and forwarded upstream.
   app.use((req: Request, res: Response, next: NextFunction) => {
-    runInRequestScope(req.get(REQUEST_ID_HEADER), () => {
-      res.setHeader(REQUEST_ID_HEADER, currentRequestId()!);
-      const started = performance.now();
-      // Read now: mounted routers rewrite req.path by the time the response finishes.
-      const path = req.path;
-      res.on('finish', () => {
-        logger.info(
-          {
-            method: req.method,
-            path,
-            status: res.statusCode,
-            ms: Math.round(performance.now() - started),
-          },
-          'request',
-        );
-      });
-      next();
+    const requestId = requestIdFrom(req.get(REQUEST_ID_HEADER));
+    res.locals.requestId = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    const started = performance.now();
+    // Read now: mounted routers rewrite req.path by the time the response finishes.
+    const path = req.path;
+    res.on('finish', () => {
+      logger.info(
+        {
+          requestId,
+          method: req.method,
+          path,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      );
     });
+    next();
   });
 
   app.get('/healthz', (_req, res) => {
@@ -304,8 +305,8 @@ export async function createFleetgraphServer({
     express.json({ limit: config.limits.maxRequestBytes }),
     limits,
     expressMiddleware(apollo, {
-      context: async ({ req }: { req: IncomingMessage }) =>
-        context(await callerAuth(req.headers.authorization)),
+      context: async ({ req, res }: { req: IncomingMessage; res: Response }) =>
+        context(await callerAuth(req.headers.authorization), res.locals.requestId as string),
     }),
   );
 

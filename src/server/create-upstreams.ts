@@ -20,6 +20,8 @@ export interface Upstreams {
   reads: UpstreamReads;
   http: Record<'kdms' | 'knoxManage' | 'box', UpstreamHttp>;
   tokenProviders: { kdms: ClientCredentialsTokenProvider; knoxManage: ClientCredentialsTokenProvider };
+  /** Clients whose calls carry one request's id (per request; they share agents, breakers and tokens). */
+  forRequest(requestId: string): Pick<Upstreams, 'kdms' | 'knoxManage' | 'box'>;
 }
 
 export interface CreateUpstreamsOptions {
@@ -99,10 +101,8 @@ export function createUpstreams({
     },
     tokens,
   );
-  const kdms = new KdmsClient(kdmsHttp, kdmsTokens, {
-    kwnUrl: config.kdms.kwnUrl,
-    certificateUrl: config.kdms.certificateUrl,
-  });
+  const kdmsUrls = { kwnUrl: config.kdms.kwnUrl, certificateUrl: config.kdms.certificateUrl };
+  const kdms = new KdmsClient(kdmsHttp, kdmsTokens, kdmsUrls);
   const knoxManage = new KnoxManageClient(knoxManageHttp, knoxManageTokens);
   const box = new BoxClient(boxHttp, config.box.apiKey);
   return {
@@ -112,5 +112,10 @@ export function createUpstreams({
     reads: new UpstreamReads(knoxManage, box, stores.create('reads'), readCacheTtlMs, metrics),
     http: { kdms: kdmsHttp, knoxManage: knoxManageHttp, box: boxHttp },
     tokenProviders: { kdms: kdmsTokens, knoxManage: knoxManageTokens },
+    forRequest: (requestId) => ({
+      kdms: new KdmsClient(kdmsHttp.forRequest(requestId), kdmsTokens, kdmsUrls),
+      knoxManage: new KnoxManageClient(knoxManageHttp.forRequest(requestId), knoxManageTokens),
+      box: new BoxClient(boxHttp.forRequest(requestId), config.box.apiKey),
+    }),
   };
 }

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import got from 'got';
 import type { Got, Response } from 'got';
 import CircuitBreaker from 'opossum';
-import { REQUEST_ID_HEADER, currentRequestId } from '../observability/request-scope.js';
+import { REQUEST_ID_HEADER } from '../observability/request-scope.js';
 import { UpstreamError, codeForStatus, upstreamLabel } from './errors.js';
 import type { UpstreamName } from './errors.js';
 
@@ -54,6 +54,7 @@ export const DEFAULT_RESILIENCE: ResilienceOptions = {
 
 export interface UpstreamCall {
   upstream: UpstreamName;
+  requestId: string | undefined;
   endpoint: string;
   status: number | null;
   durationMs: number;
@@ -160,6 +161,17 @@ export class UpstreamHttp {
     this.breaker.on('close', () => options.onBreakerChange?.(this.upstream, 'closed'));
   }
 
+  /**
+   * The same upstream (agents, breaker, limits) seen from one request: every call carries its
+   * request id. Clients built on the view forward it without knowing about requests.
+   */
+  forRequest(requestId: string): UpstreamHttp {
+    const view = Object.create(this) as UpstreamHttp;
+    view.send = (request, url) =>
+      this.send({ ...request, headers: { ...request.headers, [REQUEST_ID_HEADER]: requestId } }, url);
+    return view;
+  }
+
   /** `open` while the upstream is failed fast, `half-open` while a trial call decides, else `closed`. */
   get breakerState(): 'open' | 'half-open' | 'closed' {
     return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'half-open' : 'closed';
@@ -246,6 +258,7 @@ export class UpstreamHttp {
       this.semaphore.release();
       this.onCall?.({
         upstream: this.upstream,
+        requestId: request.headers?.[REQUEST_ID_HEADER],
         endpoint,
         status,
         durationMs: performance.now() - started,
@@ -255,8 +268,7 @@ export class UpstreamHttp {
   }
 
   private async rawSend(request: UpstreamRequest, url: string, endpoint: string): Promise<UpstreamResponse> {
-    const requestId = currentRequestId();
-    const headers = { ...request.headers, ...(requestId ? { [REQUEST_ID_HEADER]: requestId } : {}) };
+    const headers = request.headers;
     let response: Response<string>;
     try {
       const form = request.form
