@@ -23,8 +23,8 @@ const { values: args } = parseArgs({
   },
 });
 const QUICK = args.quick;
-const MEASURE_MS = QUICK ? 1500 : 8000;
-const WARMUP_MS = QUICK ? 500 : 2000;
+const MEASURE_MS = QUICK ? 1000 : 8000;
+const WARMUP_MS = QUICK ? 300 : 2000;
 const CONCURRENCY = [1, 50];
 const SYSTEMS = args.systems.split(',') as SystemName[];
 const LATENCIES = args.latencies.split(',').map(Number);
