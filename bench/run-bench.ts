@@ -26,6 +26,8 @@ const QUICK = args.quick;
 const MEASURE_MS = QUICK ? 1000 : 8000;
 const WARMUP_MS = QUICK ? 300 : 2000;
 const CONCURRENCY = [1, 50];
+/** How long after the window in-flight operations may still finish and count. */
+const GRACE_MS = QUICK ? 1000 : 5000;
 const SYSTEMS = args.systems.split(',') as SystemName[];
 const LATENCIES = args.latencies.split(',').map(Number);
 const PORTS = { kdms: 4601, knoxManage: 4602, box: 4603, sut: 4610 };
@@ -36,8 +38,18 @@ const FLEET = { size: 1000, seed: 'bench' };
 setGlobalDispatcher(new Agent({ connections: 128, pipelining: 1, keepAliveTimeout: 30_000 }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function start(command: string[], env: Record<string, string>, core: number, ready: RegExp, cwd = process.cwd()): Promise<ChildProcess> {
-  const child = spawn('taskset', ['-c', String(core), ...command], { cwd, env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(
+  command: string[],
+  env: Record<string, string>,
+  core: number,
+  ready: RegExp,
+  cwd = process.cwd(),
+): Promise<ChildProcess> {
+  const child = spawn('taskset', ['-c', String(core), ...command], {
+    cwd,
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -46,7 +58,9 @@ function start(command: string[], env: Record<string, string>, core: number, rea
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${command.join(' ')} exited with ${code}:\n${output.slice(-2000)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${command.join(' ')} exited with ${code}:\n${output.slice(-2000)}`)),
+    );
   });
 }
 
@@ -73,19 +87,26 @@ const emulatorUrl = (port: number) => `http://127.0.0.1:${port}`;
 async function upstreamCalls(): Promise<number> {
   let total = 0;
   for (const port of [PORTS.kdms, PORTS.knoxManage, PORTS.box]) {
-    const counts = (await (await fetch(`${emulatorUrl(port)}/_emulator/requests`)).json()) as Record<string, number>;
+    const counts = (await (await fetch(`${emulatorUrl(port)}/_emulator/requests`)).json()) as Record<
+      string,
+      number
+    >;
     for (const [endpoint, n] of Object.entries(counts)) if (!endpoint.includes('oauth')) total += n;
   }
   return total;
 }
 
 async function resetCalls(): Promise<void> {
-  for (const port of [PORTS.kdms, PORTS.knoxManage, PORTS.box]) await fetch(`${emulatorUrl(port)}/_emulator/reset`, { method: 'POST' });
+  for (const port of [PORTS.kdms, PORTS.knoxManage, PORTS.box])
+    await fetch(`${emulatorUrl(port)}/_emulator/reset`, { method: 'POST' });
 }
 
 async function setLatency(ms: number): Promise<void> {
   for (const port of [PORTS.kdms, PORTS.knoxManage, PORTS.box]) {
-    await fetch(`${emulatorUrl(port)}/_emulator/faults`, { method: 'PUT', body: JSON.stringify({ latencyMs: ms, paths: ms ? ['/kdms', '/emm/oapi', '/box'] : [] }) });
+    await fetch(`${emulatorUrl(port)}/_emulator/faults`, {
+      method: 'PUT',
+      body: JSON.stringify({ latencyMs: ms, paths: ms ? ['/kdms', '/emm/oapi', '/box'] : [] }),
+    });
   }
 }
 
@@ -104,27 +125,47 @@ interface CellResult {
   upstreamCallsPerOp: number;
 }
 
-/** Closed loop: `concurrency` workers each run the operation back to back until the window ends. */
-async function loop(operation: Operation, concurrency: number, durationMs: number): Promise<{ latencies: number[]; errors: number }> {
+/**
+ * Closed loop: `concurrency` workers each run the operation back to back until the window ends.
+ * Operations still running a grace period after the end are aborted and not counted (a very slow
+ * system, like the naive mode at c = 50, would otherwise stretch every cell by its slowest request).
+ */
+async function loop(
+  operation: Operation,
+  concurrency: number,
+  durationMs: number,
+): Promise<{ latencies: number[]; errors: number }> {
   const latencies: number[] = [];
   let errors = 0;
   const end = performance.now() + durationMs;
+  const controller = new AbortController();
+  const abort = setTimeout(() => controller.abort(), durationMs + GRACE_MS);
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
+      while (performance.now() < end && !controller.signal.aborted) {
         const started = performance.now();
-        const { ok } = await operation().catch(() => ({ ok: false }));
+        const { ok } = await operation(controller.signal).catch(() => ({ ok: false }));
+        if (controller.signal.aborted) return;
         if (ok) latencies.push(performance.now() - started);
         else errors += 1;
       }
     }),
   );
+  clearTimeout(abort);
   return { latencies, errors };
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 
-async function measureCell(system: SystemName, pid: number, operation: Operation, workload: WorkloadName, latencyMs: number, concurrency: number): Promise<CellResult> {
+async function measureCell(
+  system: SystemName,
+  pid: number,
+  operation: Operation,
+  workload: WorkloadName,
+  latencyMs: number,
+  concurrency: number,
+): Promise<CellResult> {
   await loop(operation, concurrency, WARMUP_MS);
   await resetCalls();
   const cpuBefore = await cpuMs(pid);
@@ -156,7 +197,14 @@ async function fetchToken(url: string, fields: Record<string, string>): Promise<
   return ((await response.json()) as { access_token: string }).access_token;
 }
 
-async function startSystem(system: SystemName): Promise<{ child: ChildProcess; url: string; operation: (w: WorkloadName) => Operation; stop(): Promise<void> }> {
+async function startSystem(
+  system: SystemName,
+): Promise<{
+  child: ChildProcess;
+  url: string;
+  operation: (w: WorkloadName) => Operation;
+  stop(): Promise<void>;
+}> {
   const inputs = workloadInputs(createSeededFleet(FLEET));
   const upstreamEnv = {
     KDMS_URL: `${emulatorUrl(PORTS.kdms)}/kdms/v1`,
@@ -177,7 +225,14 @@ async function startSystem(system: SystemName): Promise<{ child: ChildProcess; u
     WEBHOOK_PUBLIC_URL: 'http://127.0.0.1:9/webhooks/knox',
   };
   if (system === 'fleetgraph' || system === 'naive') {
-    const env = { ...upstreamEnv, NODE_ENV: 'development', LOG_LEVEL: 'warn', JOB_STORE_FILE: 'memory', WEBHOOK_PUBLIC_URL: 'http://127.0.0.1:9/webhooks/knox', FLEETGRAPH_BATCHING: system === 'naive' ? 'off' : 'on' };
+    const env = {
+      ...upstreamEnv,
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      JOB_STORE_FILE: 'memory',
+      WEBHOOK_PUBLIC_URL: 'http://127.0.0.1:9/webhooks/knox',
+      FLEETGRAPH_BATCHING: system === 'naive' ? 'off' : 'on',
+    };
     const child = await start([NODE, ...SWC, 'src/cli.ts', 'serve'], env, 0, /Fleetgraph .*at http/);
     const url = `http://127.0.0.1:${PORTS.sut}/graphql`;
     return { child, url, operation: (w) => graphqlOperation(url, w, inputs), stop: () => stop(child) };
@@ -190,25 +245,51 @@ async function startSystem(system: SystemName): Promise<{ child: ChildProcess; u
   // GraphQL Mesh v1: compose the three OpenAPI documents, then serve the supergraph with Hive Gateway.
   const meshEnv = {
     MESH_KDMS_URL: emulatorUrl(PORTS.kdms),
-    MESH_KDMS_TOKEN: await fetchToken(`${emulatorUrl(PORTS.kdms)}/ams/v1/oauth2/token`, { grant_type: 'client_credentials', client_id: DEV_CREDENTIALS.kdms.clientId, client_secret: DEV_CREDENTIALS.kdms.clientSecret, expires_in: '3600' }),
+    MESH_KDMS_TOKEN: await fetchToken(`${emulatorUrl(PORTS.kdms)}/ams/v1/oauth2/token`, {
+      grant_type: 'client_credentials',
+      client_id: DEV_CREDENTIALS.kdms.clientId,
+      client_secret: DEV_CREDENTIALS.kdms.clientSecret,
+      expires_in: '3600',
+    }),
     MESH_KNOX_MANAGE_URL: emulatorUrl(PORTS.knoxManage),
-    MESH_KNOX_MANAGE_TOKEN: await fetchToken(`${emulatorUrl(PORTS.knoxManage)}/emm/oauth/token`, { grant_type: 'client_credentials', client_id: DEV_CREDENTIALS.knoxManage.clientId, client_secret: DEV_CREDENTIALS.knoxManage.clientSecret }),
+    MESH_KNOX_MANAGE_TOKEN: await fetchToken(`${emulatorUrl(PORTS.knoxManage)}/emm/oauth/token`, {
+      grant_type: 'client_credentials',
+      client_id: DEV_CREDENTIALS.knoxManage.clientId,
+      client_secret: DEV_CREDENTIALS.knoxManage.clientSecret,
+    }),
     MESH_BOX_URL: emulatorUrl(PORTS.box),
     MESH_BOX_API_KEY: DEV_CREDENTIALS.box.apiKey,
   };
   await mkdir('bench/results', { recursive: true });
-  const compose = spawn(`${process.cwd()}/node_modules/.bin/mesh-compose`, ['-o', `${process.cwd()}/bench/results/mesh-supergraph.graphql`], { cwd: 'bench/mesh', env: { ...process.env, ...meshEnv }, stdio: 'ignore' });
+  const compose = spawn(
+    `${process.cwd()}/node_modules/.bin/mesh-compose`,
+    ['-o', `${process.cwd()}/bench/results/mesh-supergraph.graphql`],
+    { cwd: 'bench/mesh', env: { ...process.env, ...meshEnv }, stdio: 'ignore' },
+  );
   const code = await new Promise((r) => compose.once('exit', r));
   if (code !== 0) throw new Error(`mesh-compose failed with ${code}`);
   // Run the gateway outside bench/mesh so it does not pick up the compose config as its own.
-  const child = await start([`${process.cwd()}/node_modules/.bin/hive-gateway`, 'supergraph', `${process.cwd()}/bench/results/mesh-supergraph.graphql`, '--port', String(PORTS.sut)], { NODE_ENV: 'production' }, 0, /Listening on/, '/tmp');
+  const child = await start(
+    [
+      `${process.cwd()}/node_modules/.bin/hive-gateway`,
+      'supergraph',
+      `${process.cwd()}/bench/results/mesh-supergraph.graphql`,
+      '--port',
+      String(PORTS.sut),
+    ],
+    { NODE_ENV: 'production' },
+    0,
+    /Listening on/,
+    '/tmp',
+  );
   const url = `http://127.0.0.1:${PORTS.sut}/graphql`;
   return { child, url, operation: (w) => meshOperation(url, w, inputs), stop: () => stop(child) };
 }
 
 async function versionOf(pkg: string): Promise<string> {
   try {
-    return ((JSON.parse(await readFile(`node_modules/${pkg}/package.json`, 'utf8')) as { version: string }).version);
+    return (JSON.parse(await readFile(`node_modules/${pkg}/package.json`, 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'unknown';
   }
@@ -218,18 +299,32 @@ function table(results: CellResult[], latencyMs: number): string {
   const rows: string[] = [];
   const fmt = (n: number, d = 0) => n.toFixed(d);
   rows.push(`\nUpstream latency ${latencyMs} ms`);
-  rows.push('| workload | c | system | req/s | p50 ms | p99 ms | CPU ms/op | peak RSS MB | upstream calls/op | errors | vs direct | vs mesh |');
+  rows.push(
+    '| workload | c | system | req/s | p50 ms | p99 ms | CPU ms/op | peak RSS MB | upstream calls/op | errors | vs direct | vs mesh |',
+  );
   rows.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const workload of Object.keys(WORKLOADS) as WorkloadName[]) {
     for (const concurrency of CONCURRENCY) {
-      const cell = (s: SystemName) => results.find((r) => r.system === s && r.workload === workload && r.latencyMs === latencyMs && r.concurrency === concurrency);
+      const cell = (s: SystemName) =>
+        results.find(
+          (r) =>
+            r.system === s &&
+            r.workload === workload &&
+            r.latencyMs === latencyMs &&
+            r.concurrency === concurrency,
+        );
       for (const system of SYSTEMS) {
         const r = cell(system);
         if (!r) continue;
         const direct = cell('direct');
         const mesh = cell('mesh');
-        const ratio = (other: CellResult | undefined) => (other && other.requestsPerSecond > 0 ? `${fmt(r.requestsPerSecond / other.requestsPerSecond, 2)}x` : '-');
-        rows.push(`| ${workload} | ${concurrency} | ${system} | ${fmt(r.requestsPerSecond)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.cpuMsPerOp, 2)} | ${fmt(r.peakRssMb)} | ${fmt(r.upstreamCallsPerOp, 1)} | ${r.errors} | ${system === 'direct' ? '' : ratio(direct)} | ${system === 'mesh' ? '' : ratio(mesh)} |`);
+        const ratio = (other: CellResult | undefined) =>
+          other && other.requestsPerSecond > 0
+            ? `${fmt(r.requestsPerSecond / other.requestsPerSecond, 2)}x`
+            : '-';
+        rows.push(
+          `| ${workload} | ${concurrency} | ${system} | ${fmt(r.requestsPerSecond)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.cpuMsPerOp, 2)} | ${fmt(r.peakRssMb)} | ${fmt(r.upstreamCallsPerOp, 1)} | ${r.errors} | ${system === 'direct' ? '' : ratio(direct)} | ${system === 'mesh' ? '' : ratio(mesh)} |`,
+        );
       }
     }
   }
@@ -240,13 +335,31 @@ async function main(): Promise<void> {
   // This process (load generator) and the emulators share core 1; the system under test gets core 0.
   spawn('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const emulators = await start(
-    [NODE, ...SWC, 'src/cli.ts', 'emulate', '--kdms-port', String(PORTS.kdms), '--knox-manage-port', String(PORTS.knoxManage), '--box-port', String(PORTS.box), '--fleet-size', String(FLEET.size), '--fleet-seed', FLEET.seed],
+    [
+      NODE,
+      ...SWC,
+      'src/cli.ts',
+      'emulate',
+      '--kdms-port',
+      String(PORTS.kdms),
+      '--knox-manage-port',
+      String(PORTS.knoxManage),
+      '--box-port',
+      String(PORTS.box),
+      '--fleet-size',
+      String(FLEET.size),
+      '--fleet-seed',
+      FLEET.seed,
+    ],
     {},
     1,
     /Ctrl\+C/,
   );
   // The documented 1,800/min Knox Manage quota would cap every system at 30 req/s: lift it for the benchmark.
-  await fetch(`${emulatorUrl(PORTS.knoxManage)}/_emulator/rate-limit`, { method: 'PUT', body: JSON.stringify({ requestsPerMinute: 100_000_000 }) });
+  await fetch(`${emulatorUrl(PORTS.knoxManage)}/_emulator/rate-limit`, {
+    method: 'PUT',
+    body: JSON.stringify({ requestsPerMinute: 100_000_000 }),
+  });
   const results: CellResult[] = [];
   const started = Date.now();
   try {
@@ -257,9 +370,18 @@ async function main(): Promise<void> {
           await setLatency(latencyMs);
           for (const workload of Object.keys(WORKLOADS) as WorkloadName[]) {
             for (const concurrency of CONCURRENCY) {
-              const result = await measureCell(system, sut.child.pid!, sut.operation(workload), workload, latencyMs, concurrency);
+              const result = await measureCell(
+                system,
+                sut.child.pid!,
+                sut.operation(workload),
+                workload,
+                latencyMs,
+                concurrency,
+              );
               results.push(result);
-              process.stdout.write(`${system} ${workload} ${latencyMs}ms c=${concurrency}: ${result.requestsPerSecond.toFixed(0)} req/s, ${result.upstreamCallsPerOp.toFixed(1)} calls/op, ${result.errors} errors\n`);
+              process.stdout.write(
+                `${system} ${workload} ${latencyMs}ms c=${concurrency}: ${result.requestsPerSecond.toFixed(0)} req/s, ${result.upstreamCallsPerOp.toFixed(1)} calls/op, ${result.errors} errors\n`,
+              );
             }
           }
         }
@@ -270,9 +392,35 @@ async function main(): Promise<void> {
   } finally {
     await stop(emulators);
   }
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
-  const versions = Object.fromEntries(await Promise.all(['@apollo/server', 'type-graphql', 'graphql', '@graphql-hive/gateway', '@graphql-mesh/compose-cli', '@omnigraph/openapi'].map(async (p) => [p, await versionOf(p)])));
-  const report = { date: new Date().toISOString(), mode: QUICK ? 'quick' : 'full', measureMs: MEASURE_MS, warmupMs: WARMUP_MS, machine, versions, workloads: WORKLOADS, results, durationSeconds: Math.round((Date.now() - started) / 1000) };
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
+  const versions = Object.fromEntries(
+    await Promise.all(
+      [
+        '@apollo/server',
+        'type-graphql',
+        'graphql',
+        '@graphql-hive/gateway',
+        '@graphql-mesh/compose-cli',
+        '@omnigraph/openapi',
+      ].map(async (p) => [p, await versionOf(p)]),
+    ),
+  );
+  const report = {
+    date: new Date().toISOString(),
+    mode: QUICK ? 'quick' : 'full',
+    measureMs: MEASURE_MS,
+    warmupMs: WARMUP_MS,
+    machine,
+    versions,
+    workloads: WORKLOADS,
+    results,
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+  };
   const file = `bench/results/${QUICK ? 'quick' : 'full'}-${report.date.replace(/[:.]/g, '-')}.json`;
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(LATENCIES.map((l) => table(results, l)).join('\n'));

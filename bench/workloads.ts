@@ -25,22 +25,44 @@ export interface WorkloadInputs {
 export function workloadInputs(fleet: SeededFleet): WorkloadInputs {
   const device = fleet.devices.find((d) => d.imei && d.kdms && d.knoxManage && d.box)!;
   const owners = new Map<string, number>();
-  for (const d of fleet.devices) if (d.knoxManage) owners.set(d.knoxManage.ownerUserId, (owners.get(d.knoxManage.ownerUserId) ?? 0) + 1);
+  for (const d of fleet.devices)
+    if (d.knoxManage) owners.set(d.knoxManage.ownerUserId, (owners.get(d.knoxManage.ownerUserId) ?? 0) + 1);
   const [userId, count] = [...owners.entries()].sort((a, b) => b[1] - a[1])[0]!;
-  return { imei: device.imei!, entityImeis: fleet.devices.filter((d) => d.imei).slice(0, 100).map((d) => d.imei!), userId, userDeviceCount: Math.min(20, count) };
+  return {
+    imei: device.imei!,
+    entityImeis: fleet.devices
+      .filter((d) => d.imei)
+      .slice(0, 100)
+      .map((d) => d.imei!),
+    userId,
+    userDeviceCount: Math.min(20, count),
+  };
 }
 
 type Json = Record<string, unknown>;
-export type Operation = () => Promise<{ ok: boolean; bytes: number }>;
+/** One operation; `signal` aborts it when the measured window is over (the benchmark stops waiting). */
+export type Operation = (signal?: AbortSignal) => Promise<{ ok: boolean; bytes: number }>;
 
-async function postJson(url: string, body: unknown): Promise<{ status: number; json: Json; bytes: number }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+async function postJson(
+  url: string,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<{ status: number; json: Json; bytes: number }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal,
+  });
   const text = await response.text();
   return { status: response.status, json: JSON.parse(text) as Json, bytes: text.length };
 }
 
-async function getJson(url: string): Promise<{ status: number; json: Json; bytes: number }> {
-  const response = await fetch(url);
+async function getJson(
+  url: string,
+  signal?: AbortSignal,
+): Promise<{ status: number; json: Json; bytes: number }> {
+  const response = await fetch(url, { signal });
   const text = await response.text();
   return { status: response.status, json: JSON.parse(text) as Json, bytes: text.length };
 }
@@ -72,24 +94,32 @@ function check(workload: WorkloadName, data: Json | undefined, inputs: WorkloadI
 }
 
 export function graphqlOperation(url: string, workload: WorkloadName, inputs: WorkloadInputs): Operation {
-  const variables = { W1: { imei: inputs.imei }, W2: {}, W3: { r: inputs.entityImeis.map((imei) => ({ __typename: 'Device', imei })) }, W4: { userId: inputs.userId } }[workload];
-  return async () => {
-    const { status, json, bytes } = await postJson(url, { query: GRAPHQL[workload], variables });
+  const variables = {
+    W1: { imei: inputs.imei },
+    W2: {},
+    W3: { r: inputs.entityImeis.map((imei) => ({ __typename: 'Device', imei })) },
+    W4: { userId: inputs.userId },
+  }[workload];
+  return async (signal) => {
+    const { status, json, bytes } = await postJson(url, { query: GRAPHQL[workload], variables }, signal);
     return { ok: status === 200 && !json.errors && check(workload, json.data as Json, inputs), bytes };
   };
 }
 
 export function directOperation(url: string, workload: WorkloadName, inputs: WorkloadInputs): Operation {
-  return async () => {
+  return async (signal) => {
     const answer =
       workload === 'W1'
-        ? await getJson(`${url}/w1?imei=${inputs.imei}`)
+        ? await getJson(`${url}/w1?imei=${inputs.imei}`, signal)
         : workload === 'W2'
-          ? await getJson(`${url}/w2`)
+          ? await getJson(`${url}/w2`, signal)
           : workload === 'W3'
-            ? await postJson(`${url}/w3`, { imeis: inputs.entityImeis })
-            : await getJson(`${url}/w4?userId=${encodeURIComponent(inputs.userId)}`);
-    return { ok: answer.status === 200 && check(workload, answer.json.data as Json, inputs), bytes: answer.bytes };
+            ? await postJson(`${url}/w3`, { imeis: inputs.entityImeis }, signal)
+            : await getJson(`${url}/w4?userId=${encodeURIComponent(inputs.userId)}`, signal);
+    return {
+      ok: answer.status === 200 && check(workload, answer.json.data as Json, inputs),
+      bytes: answer.bytes,
+    };
   };
 }
 
@@ -99,17 +129,25 @@ export function directOperation(url: string, workload: WorkloadName, inputs: Wor
  * data must be chained (apps need the device list first), in a second request of aliased fields.
  */
 export function meshOperation(url: string, workload: WorkloadName, inputs: WorkloadInputs): Operation {
+  let signal: AbortSignal | undefined;
   const gql = async (query: string, variables: Json = {}) => {
-    const answer = await postJson(url, { query, variables });
-    if (answer.status !== 200 || answer.json.errors) throw new Error(JSON.stringify(answer.json.errors ?? answer.status));
+    const answer = await postJson(url, { query, variables }, signal);
+    if (answer.status !== 200 || answer.json.errors)
+      throw new Error(JSON.stringify(answer.json.errors ?? answer.status));
     return { data: answer.json.data as Json, bytes: answer.bytes };
   };
   const appsOf = async (cuids: string[]) => {
     if (cuids.length === 0) return { data: {} as Json, bytes: 0 };
-    const fields = cuids.map((c, i) => `a${i}: listDeviceApps(input: { cuid: "${c}" }) { ... on Box_listDeviceApps_200_response { list { fields { name } } } }`).join(' ');
+    const fields = cuids
+      .map(
+        (c, i) =>
+          `a${i}: listDeviceApps(input: { cuid: "${c}" }) { ... on Box_listDeviceApps_200_response { list { fields { name } } } }`,
+      )
+      .join(' ');
     return gql(`mutation { ${fields} }`);
   };
-  return async () => {
+  return async (abort) => {
+    signal = abort;
     try {
       if (workload === 'W1') {
         const { data, bytes } = await gql(
@@ -119,21 +157,46 @@ export function meshOperation(url: string, workload: WorkloadName, inputs: Workl
             readDevice(input: { cuid: $imei }) { ... on Box_DeviceRead { fields { name disabled } } } }`,
           { imei: inputs.imei },
         );
-        const ok = ((data.getDevices as Json)?.devices as unknown[] | undefined)?.length === 1 && Boolean((data.selectDeviceInfoByImei as Json)?.resultValue) && Boolean((data.readDevice as Json)?.fields);
+        const ok =
+          ((data.getDevices as Json)?.devices as unknown[] | undefined)?.length === 1 &&
+          Boolean((data.selectDeviceInfoByImei as Json)?.resultValue) &&
+          Boolean((data.readDevice as Json)?.fields);
         return { ok, bytes };
       }
       if (workload === 'W2' || workload === 'W3') {
-        const filter = workload === 'W2' ? 'pageSize: 100' : `deviceIds: ${JSON.stringify(inputs.entityImeis)}, pageSize: 1000`;
+        const filter =
+          workload === 'W2'
+            ? 'pageSize: 100'
+            : `deviceIds: ${JSON.stringify(inputs.entityImeis)}, pageSize: 1000`;
         const first = await gql(`mutation {
           getDevices(input: { ${filter} }) { ... on Kdms_DevicePage { devices { imei serialNumber deviceId modelName } } }
           selectDeviceList(input: { limit: 1000 }) { ... on KnoxManage_selectDeviceList_200_response { resultValue { deviceList { imei serialNumber deviceStatus } } } }
           listDevices(input: {}) { ... on Box_listDevices_200_response { list { fields { cuid name disabled } } } } }`);
-        const devices = ((first.data.getDevices as Json)?.devices as Array<{ imei: string | null; serialNumber: string | null }>) ?? [];
-        const box = new Set((((first.data.listDevices as Json)?.list as Array<{ fields: { cuid: string } }>) ?? []).map((d) => d.fields.cuid));
+        const devices =
+          ((first.data.getDevices as Json)?.devices as Array<{
+            imei: string | null;
+            serialNumber: string | null;
+          }>) ?? [];
+        const box = new Set(
+          (((first.data.listDevices as Json)?.list as Array<{ fields: { cuid: string } }>) ?? []).map(
+            (d) => d.fields.cuid,
+          ),
+        );
         if (workload === 'W3') return { ok: devices.length > 0 && box.size > 0, bytes: first.bytes };
-        const cuids = devices.map((d) => (d.imei && box.has(d.imei) ? d.imei : d.serialNumber && box.has(d.serialNumber) ? d.serialNumber : null)).filter((c): c is string => c !== null);
+        const cuids = devices
+          .map((d) =>
+            d.imei && box.has(d.imei)
+              ? d.imei
+              : d.serialNumber && box.has(d.serialNumber)
+                ? d.serialNumber
+                : null,
+          )
+          .filter((c): c is string => c !== null);
         const apps = await appsOf(cuids);
-        return { ok: devices.length === 100 && Object.keys(apps.data).length === cuids.length, bytes: first.bytes + apps.bytes };
+        return {
+          ok: devices.length === 100 && Object.keys(apps.data).length === cuids.length,
+          bytes: first.bytes + apps.bytes,
+        };
       }
       const first = await gql(
         // Inline: Mesh types userId as a length-checked custom scalar, not String.
@@ -141,9 +204,20 @@ export function meshOperation(url: string, workload: WorkloadName, inputs: Workl
           selectDevicesByUser(input: { userId: ${JSON.stringify(inputs.userId)} }) { ... on KnoxManage_selectDevicesByUser_200_response { resultValue { imei serialNumber } } }
           listDevices(input: {}) { ... on Box_listDevices_200_response { list { fields { cuid } } } } }`,
       );
-      const devices = (((first.data.selectDevicesByUser as Json)?.resultValue as Array<{ imei: string; serialNumber: string }>) ?? []).slice(0, 20);
-      const box = new Set((((first.data.listDevices as Json)?.list as Array<{ fields: { cuid: string } }>) ?? []).map((d) => d.fields.cuid));
-      const cuids = devices.map((d) => (box.has(d.imei) ? d.imei : box.has(d.serialNumber) ? d.serialNumber : null)).filter((c): c is string => c !== null);
+      const devices = (
+        ((first.data.selectDevicesByUser as Json)?.resultValue as Array<{
+          imei: string;
+          serialNumber: string;
+        }>) ?? []
+      ).slice(0, 20);
+      const box = new Set(
+        (((first.data.listDevices as Json)?.list as Array<{ fields: { cuid: string } }>) ?? []).map(
+          (d) => d.fields.cuid,
+        ),
+      );
+      const cuids = devices
+        .map((d) => (box.has(d.imei) ? d.imei : box.has(d.serialNumber) ? d.serialNumber : null))
+        .filter((c): c is string => c !== null);
       const apps = await appsOf(cuids);
       return { ok: devices.length === inputs.userDeviceCount, bytes: first.bytes + apps.bytes };
     } catch {

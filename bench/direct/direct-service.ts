@@ -34,8 +34,14 @@ async function w1(u: Upstreams, imei: string) {
 async function w2(u: Upstreams) {
   const page = await u.kdms.getDevices({ pageSize: 100 });
   const [km, box] = await Promise.all([u.reads.knoxManageDevices(), u.reads.boxDevices()]);
-  const rows = page.registrations.map((r) => ({ r, m: (r.imei && km.byImei.get(r.imei)) || (r.serialNumber && km.bySerial.get(r.serialNumber)) || null, a: (r.imei && box.byCuid.get(r.imei)) || (r.serialNumber && box.byCuid.get(r.serialNumber)) || null }));
-  const apps = await Promise.all(rows.map((row) => (row.a ? u.box.listApps(row.a.cuid) : Promise.resolve([]))));
+  const rows = page.registrations.map((r) => ({
+    r,
+    m: (r.imei && km.byImei.get(r.imei)) || (r.serialNumber && km.bySerial.get(r.serialNumber)) || null,
+    a: (r.imei && box.byCuid.get(r.imei)) || (r.serialNumber && box.byCuid.get(r.serialNumber)) || null,
+  }));
+  const apps = await Promise.all(
+    rows.map((row) => (row.a ? u.box.listApps(row.a.cuid) : Promise.resolve([]))),
+  );
   return {
     devices: {
       edges: rows.map(({ r, m, a }, i) => ({
@@ -53,14 +59,25 @@ async function w2(u: Upstreams) {
 }
 
 async function w3(u: Upstreams, imeis: string[]) {
-  const [page, km, box] = await Promise.all([u.kdms.getDevices({ deviceIds: imeis, pageSize: KDMS_MAX_PAGE_SIZE }), u.reads.knoxManageDevices(), u.reads.boxDevices()]);
-  const byImei = new Map(page.registrations.flatMap((r) => [r.imei, r.secondaryImei].filter(Boolean).map((i) => [i!, r] as const)));
+  const [page, km, box] = await Promise.all([
+    u.kdms.getDevices({ deviceIds: imeis, pageSize: KDMS_MAX_PAGE_SIZE }),
+    u.reads.knoxManageDevices(),
+    u.reads.boxDevices(),
+  ]);
+  const byImei = new Map(
+    page.registrations.flatMap((r) => [r.imei, r.secondaryImei].filter(Boolean).map((i) => [i!, r] as const)),
+  );
   return {
     _entities: imeis.map((imei) => {
       const r = byImei.get(imei);
       const m = km.byImei.get(imei);
       const a = box.byCuid.get(imei);
-      return { imei, registration: r ? { deviceId: r.deviceId } : null, management: m ? { status: m.status } : null, access: a ? { name: a.name } : null };
+      return {
+        imei,
+        registration: r ? { deviceId: r.deviceId } : null,
+        management: m ? { status: m.status } : null,
+        access: a ? { name: a.name } : null,
+      };
     }),
   };
 }
@@ -71,17 +88,32 @@ async function w4(u: Upstreams, userId: string) {
   const list = (devices ?? []).slice(0, 20);
   const apps = await Promise.all(
     list.map((d) => {
-      const a = (d.imei && box.byCuid.get(d.imei)) || (d.serialNumber && box.byCuid.get(d.serialNumber)) || null;
+      const a =
+        (d.imei && box.byCuid.get(d.imei)) || (d.serialNumber && box.byCuid.get(d.serialNumber)) || null;
       return a ? u.box.listApps(a.cuid) : Promise.resolve([]);
     }),
   );
-  return { user: { userId, devices: { edges: list.map((d, i) => ({ node: { imei: d.imei, apps: (apps[i] ?? []).map((a) => ({ name: a.name })) } })) } } };
+  return {
+    user: {
+      userId,
+      devices: {
+        edges: list.map((d, i) => ({
+          node: { imei: d.imei, apps: (apps[i] ?? []).map((a) => ({ name: a.name })) },
+        })),
+      },
+    },
+  };
 }
 
 export async function startDirectService(port = 0): Promise<{ url: string; close(): Promise<void> }> {
   const config = loadConfig({ ...process.env, JOB_STORE_FILE: 'memory' });
   if (!config.upstreams) throw new Error('the direct service needs KDMS_URL, KNOX_MANAGE_URL and BOX_URL');
-  const upstreams = createUpstreams({ config: config.upstreams, stores: createStoreFactory(), readCacheTtlMs: 0, resilience: config.resilience });
+  const upstreams = createUpstreams({
+    config: config.upstreams,
+    stores: createStoreFactory(),
+    readCacheTtlMs: 0,
+    resilience: config.resilience,
+  });
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://direct');
     const chunks: Buffer[] = [];
@@ -94,7 +126,10 @@ export async function startDirectService(port = 0): Promise<{ url: string; close
           case '/w2':
             return w2(upstreams);
           case '/w3':
-            return w3(upstreams, (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { imeis: string[] }).imeis);
+            return w3(
+              upstreams,
+              (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { imeis: string[] }).imeis,
+            );
           case '/w4':
             return w4(upstreams, url.searchParams.get('userId') ?? '');
           default:
@@ -104,9 +139,14 @@ export async function startDirectService(port = 0): Promise<{ url: string; close
       run().then(
         (data) => {
           const body = JSON.stringify({ data });
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+          res
+            .writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+            .end(body);
         },
-        (error: unknown) => res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(error) })),
+        (error: unknown) =>
+          res
+            .writeHead(502, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ error: String(error) })),
       );
     });
   });
