@@ -31,6 +31,10 @@ export const READ_KEYS = {
 
 export class UpstreamReads {
   private readonly flights = new SingleFlight();
+  /** One index per fetched list, not per request: the lists are shared, so are their indexes. */
+  private readonly knoxManageIndexes = new WeakMap<ManagedDevice[], KnoxManageDeviceIndex>();
+  private readonly boxIndexes = new WeakMap<DeviceAccess[], BoxDeviceIndex>();
+  private readonly userIndexes = new WeakMap<FleetUser[], Map<string, FleetUser>>();
   /** Pages a full Knox Manage device list costs, learned from the last read (planner input). */
   private knoxManageDevicePages = 1;
 
@@ -59,19 +63,22 @@ export class UpstreamReads {
       this.knoxManageDevicePages = Math.max(1, Math.ceil(devices.length / KNOX_MANAGE_MAX_LIMIT));
       return devices;
     });
-    return indexManagedDevices(all);
+    return indexOnce(this.knoxManageIndexes, all, indexManagedDevices);
   }
 
   async knoxManageUsers(): Promise<Map<string, FleetUser>> {
     const all = await this.cached(READ_KEYS.knoxManageUsers, () =>
       this.readAllPages((start) => this.knoxManage.selectUsers(start, KNOX_MANAGE_MAX_LIMIT)),
     );
-    return new Map(all.map((u) => [u.userId, u]));
+    return indexOnce(this.userIndexes, all, (users) => new Map(users.map((u) => [u.userId, u])));
   }
 
   async boxDevices(): Promise<BoxDeviceIndex> {
     const all = await this.cached(READ_KEYS.boxDevices, () => this.box.listDevices());
-    return { all, byCuid: new Map(all.map((d) => [d.cuid, d])) };
+    return indexOnce(this.boxIndexes, all, (devices) => ({
+      all: devices,
+      byCuid: new Map(devices.map((d) => [d.cuid, d])),
+    }));
   }
 
   /** Box apps per device: Box reads them one device at a time, so each device's list is cached on its own. */
@@ -133,6 +140,12 @@ export class UpstreamReads {
       return value;
     });
   }
+}
+
+function indexOnce<T extends object, I>(indexes: WeakMap<T, I>, list: T, build: (list: T) => I): I {
+  let index = indexes.get(list);
+  if (!index) indexes.set(list, (index = build(list)));
+  return index;
 }
 
 function indexManagedDevices(all: ManagedDevice[]): KnoxManageDeviceIndex {

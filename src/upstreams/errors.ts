@@ -63,3 +63,18 @@ export function codeForStatus(status: number): UpstreamErrorCode {
   if (status >= 500) return 'UPSTREAM_UNAVAILABLE';
   return 'UPSTREAM_ERROR';
 }
+
+/** The upstream's circuit breaker is open: nothing was sent, and retrying now would not help. */
+export class CircuitOpenError extends UpstreamError {
+  constructor(upstream: UpstreamName, endpoint: string) {
+    super(
+      'UPSTREAM_UNAVAILABLE',
+      `${upstreamLabel(upstream)} is failing; its circuit breaker is open, so ${endpoint} was not called`,
+      {
+        upstream,
+        endpoint,
+      },
+    );
+    this.name = 'CircuitOpenError';
+  }
+}

@@ -5,7 +5,7 @@ import got from 'got';
 import type { Got, Response } from 'got';
 import CircuitBreaker from 'opossum';
 import { REQUEST_ID_HEADER } from '../observability/request-scope.js';
-import { UpstreamError, codeForStatus, upstreamLabel } from './errors.js';
+import { CircuitOpenError, UpstreamError, codeForStatus, upstreamLabel } from './errors.js';
 import type { UpstreamName } from './errors.js';
 
 /**
@@ -211,7 +211,7 @@ export class UpstreamHttp {
     const backoff = this.options.retryBaseDelayMs * 2 ** (attempt - 1);
     const jittered = backoff + Math.random() * backoff;
     if (failure)
-      return failure.code === 'UPSTREAM_UNAVAILABLE' && !failure.message.includes('circuit open')
+      return failure.code === 'UPSTREAM_UNAVAILABLE' && !(failure instanceof CircuitOpenError)
         ? jittered
         : null;
     if (!response) return null;
@@ -244,14 +244,7 @@ export class UpstreamHttp {
       if (error instanceof FailedAnswer) return error.response;
       if (error instanceof UpstreamError) throw error;
       if ((error as { code?: string }).code === 'EOPENBREAKER') {
-        throw new UpstreamError(
-          'UPSTREAM_UNAVAILABLE',
-          `${upstreamLabel(this.upstream)} is failing; its circuit breaker is open (circuit open), so ${endpoint} was not called`,
-          {
-            upstream: this.upstream,
-            endpoint,
-          },
-        );
+        throw new CircuitOpenError(this.upstream, endpoint);
       }
       throw error;
     } finally {

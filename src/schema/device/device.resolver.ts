@@ -161,9 +161,7 @@ export class DeviceResolver {
     const known = device.registration?.serialNumber ?? device.managed?.serialNumber;
     if (known) return known;
     // Only Knox Manage may know the serial of a device listed by IMEI elsewhere.
-    return device.managed === undefined
-      ? ((await loaders.management(device).catch(() => null))?.serialNumber ?? null)
-      : null;
+    return device.managed === undefined ? ((await loaders.management(device))?.serialNumber ?? null) : null;
   }
 
   @Authorized(SCOPES.read)
