@@ -124,6 +124,12 @@ async function serve(): Promise<void> {
   const running = await startFleetgraph({ config, logger: createLogger({ level: config.logLevel }) });
   const lines = [`Fleetgraph ${config.nodeEnv === 'production' ? '' : '(development) '}at ${running.url}`];
   if (config.landingPage) lines.push(`  Apollo Sandbox: open ${running.url} in a browser`);
+  const store = running.server.stores.health();
+  lines.push(
+    store.backend === 'redis'
+      ? `  Shared store: ${store.target} (tokens, read cache, upload jobs and job events; replicas on the same CACHE_URL share them)`
+      : `  Store: this process only${config.jobs.storeFile ? ` (upload jobs in ${config.jobs.storeFile})` : ''}; set CACHE_URL=redis://… to run several replicas`,
+  );
   if (running.emulators) {
     const { urls, fleet } = running.emulators;
     lines.push(

@@ -84,6 +84,11 @@ export interface FleetgraphConfig {
   /** Off only for the benchmark's naive baseline. */
   batching: boolean;
   embedded: { fleetSize: number; fleetSeed: string; kdmsAsyncDelayMs: number };
+  /**
+   * `CACHE_URL`: the Redis that replicas share (tokens, read cache, jobs, job events); null keeps
+   * everything in this process (jobs in `jobs.storeFile`).
+   */
+  cache: { url: string | null; connectTimeoutMs: number };
   jobs: {
     /** Where upload jobs persist (keyv-file), so restarts keep them; null (`JOB_STORE_FILE=memory`) keeps them in memory. */
     storeFile: string | null;
@@ -180,10 +185,17 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
       'NODE_ENV=production needs real upstreams: set KDMS_URL, KNOX_MANAGE_URL and BOX_URL (the emulators are for development)',
     );
   }
-  if (text('CACHE_URL') !== undefined) {
-    problems.push(
-      'CACHE_URL (a shared Redis) is not supported by this version yet; unset it to use the in-memory stores',
-    );
+  const cacheUrl = text('CACHE_URL') ?? null;
+  if (cacheUrl !== null) {
+    let protocol = '';
+    try {
+      protocol = new URL(cacheUrl).protocol;
+    } catch {
+      // reported below
+    }
+    // Never echo the value: it may carry the Redis password.
+    if (protocol !== 'redis:' && protocol !== 'rediss:')
+      problems.push('CACHE_URL must be a redis:// or rediss:// URL (redis://[:password@]host:port[/db])');
   }
   const batchingRaw = text('FLEETGRAPH_BATCHING') ?? 'on';
   if (!['on', 'off'].includes(batchingRaw))
@@ -222,6 +234,7 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
       fleetSeed: text('FLEET_SEED') ?? 'fleetgraph',
       kdmsAsyncDelayMs: int('KDMS_ASYNC_DELAY_MS', 2000, 0, 3_600_000),
     },
+    cache: { url: cacheUrl, connectTimeoutMs: int('CACHE_CONNECT_TIMEOUT_MS', 5_000, 100, 300_000) },
     jobs: { storeFile: null, webhookPublicUrl: null, webhookTimeoutMs: 0, pollIntervalMs: 0 },
   };
   const timeout = int('UPSTREAM_TIMEOUT_MS', 10_000, 100, 300_000);
@@ -267,9 +280,14 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
       'WEBHOOK_PUBLIC_URL is required with real upstreams: the https URL at which KDMS reaches POST /webhooks/knox',
     );
   }
+  const jobStoreFile = text('JOB_STORE_FILE');
+  if (cacheUrl !== null && jobStoreFile !== undefined && jobStoreFile !== 'memory')
+    problems.push(
+      'JOB_STORE_FILE and CACHE_URL are both set: with CACHE_URL upload jobs live in Redis; unset one',
+    );
   config.jobs = {
     storeFile:
-      text('JOB_STORE_FILE') === 'memory' ? null : (text('JOB_STORE_FILE') ?? '.fleetgraph/jobs.json'),
+      cacheUrl !== null || jobStoreFile === 'memory' ? null : (jobStoreFile ?? '.fleetgraph/jobs.json'),
     webhookPublicUrl,
     // Embedded uploads settle within seconds; real KDMS may take minutes.
     webhookTimeoutMs: int(

@@ -1,9 +1,11 @@
 import { EventEmitter, on } from 'node:events';
+import { createLocalBroadcast } from '../cache/broadcast.js';
+import type { Broadcast } from '../cache/broadcast.js';
 import type { UploadJob } from './upload-job.js';
 
 /**
- * Job changes for `uploadJobChanged` subscribers. In-process: a webhook that reaches this replica
- * wakes subscribers on this replica (a shared pub/sub for several replicas plugs in here).
+ * Job changes for `uploadJobChanged` subscribers, carried by a broadcast: in-process alone, through
+ * Redis pub/sub with `CACHE_URL`, so a webhook that reaches replica A wakes a subscriber on replica B.
  */
 export interface JobEvents {
   publish(job: UploadJob): void;
@@ -11,14 +13,13 @@ export interface JobEvents {
   subscribe(id: string, signal?: AbortSignal): AsyncIterableIterator<UploadJob>;
 }
 
-export function createLocalJobEvents(): JobEvents {
+export function createJobEvents(broadcast: Broadcast<UploadJob> = createLocalBroadcast()): JobEvents {
   const emitter = new EventEmitter();
   // Every Sandbox tab watching a job is one listener; the default of 10 would warn on a busy job.
   emitter.setMaxListeners(0);
+  broadcast.subscribe((job) => emitter.emit(`job:${job.id}`, job));
   return {
-    publish: (job) => {
-      emitter.emit(`job:${job.id}`, job);
-    },
+    publish: (job) => broadcast.publish(job),
     subscribe(id, signal) {
       const events = on(emitter, `job:${id}`, signal ? { signal } : {});
       return (async function* () {

@@ -1,30 +1,42 @@
 import type { Keyv } from 'keyv';
+import { storeUnreachable } from '../cache/errors.js';
+import { createLocalLocks } from '../cache/locks.js';
+import type { Locks } from '../cache/locks.js';
 import type { KwnKdmsEventNotification } from '../upstreams/kdms/kdms.wire.js';
 import type { UploadJob, UploadJobStatus } from './upload-job.js';
 
 /**
  * Upload jobs in the `jobs` keyv store: each job under its id, an index of ids (newest first) for
  * listings and the poller, callbacks that arrived before their job was stored, and the event ids
- * already applied (so a replayed callback changes nothing).
+ * already applied (so a replayed callback changes nothing). With several replicas on one Redis the
+ * index is changed under a lock; every store failure becomes one STORE_UNAVAILABLE error.
  */
 const INDEX_KEY = 'index';
 /** How long applied event ids are remembered: far longer than any redelivery window. */
 const SEEN_EVENT_TTL_MS = 7 * 24 * 3600_000;
 /** A callback for a job we never stored is kept this long, in case the job is stored after it. */
 const EARLY_EVENT_TTL_MS = 24 * 3600_000;
+/** Index updates are one read and one write: milliseconds. */
+const INDEX_LOCK = { ttlMs: 10_000, waitMs: 10_000 };
+const UNREACHABLE = 'upload jobs cannot be read or changed until it is back';
 
 export class UploadJobStore {
-  /** Index updates are read-modify-write: one at a time per process. */
-  private indexQueue: Promise<unknown> = Promise.resolve();
+  constructor(
+    private readonly store: Keyv,
+    private readonly locks: Locks = createLocalLocks(),
+  ) {}
 
-  constructor(private readonly store: Keyv) {}
+  /** Throws STORE_UNAVAILABLE unless the store answers; checked before anything is sent to KDMS. */
+  async check(): Promise<void> {
+    await this.guard(() => this.store.has(INDEX_KEY));
+  }
 
   async get(id: string): Promise<UploadJob | null> {
-    return ((await this.store.get(`job:${id}`)) as UploadJob | undefined) ?? null;
+    return ((await this.guard(() => this.store.get(`job:${id}`))) as UploadJob | undefined) ?? null;
   }
 
   async put(job: UploadJob): Promise<void> {
-    await this.store.set(`job:${job.id}`, job);
+    await this.guard(() => this.store.set(`job:${job.id}`, job));
   }
 
   async add(job: UploadJob): Promise<void> {
@@ -33,7 +45,7 @@ export class UploadJobStore {
   }
 
   async ids(): Promise<string[]> {
-    return ((await this.store.get(INDEX_KEY)) as string[] | undefined) ?? [];
+    return ((await this.guard(() => this.store.get(INDEX_KEY))) as string[] | undefined) ?? [];
   }
 
   /** Jobs newest first, optionally of one status, from `offset`. */
@@ -59,30 +71,44 @@ export class UploadJobStore {
     return (await this.list('PENDING', 0, Number.MAX_SAFE_INTEGER)).jobs;
   }
 
-  /** True the first time an event id is seen. */
-  async markEventApplied(eventId: string): Promise<boolean> {
-    const key = `event:${eventId}`;
-    if (await this.store.has(key)) return false;
-    await this.store.set(key, true, SEEN_EVENT_TTL_MS);
-    return true;
+  async isEventApplied(eventId: string): Promise<boolean> {
+    return this.guard(() => this.store.has(`event:${eventId}`));
+  }
+
+  /** Marked only once the event's effect is stored, so a failure in between lets Knox's retry apply it. */
+  async markEventApplied(eventId: string): Promise<void> {
+    await this.guard(() => this.store.set(`event:${eventId}`, true, SEEN_EVENT_TTL_MS));
   }
 
   async keepEarlyEvent(notification: KwnKdmsEventNotification): Promise<void> {
-    await this.store.set(`early:${notification.data.uploadId}`, notification, EARLY_EVENT_TTL_MS);
+    await this.guard(() =>
+      this.store.set(`early:${notification.data.uploadId}`, notification, EARLY_EVENT_TTL_MS),
+    );
   }
 
   async takeEarlyEvent(uploadId: string): Promise<KwnKdmsEventNotification | null> {
     const key = `early:${uploadId}`;
-    const found = (await this.store.get(key)) as KwnKdmsEventNotification | undefined;
-    if (found) await this.store.delete(key);
+    const found = (await this.guard(() => this.store.get(key))) as KwnKdmsEventNotification | undefined;
+    if (found) await this.guard(() => this.store.delete(key));
     return found ?? null;
   }
 
   private updateIndex(change: (ids: string[]) => string[]): Promise<void> {
-    const next = this.indexQueue.then(async () => {
-      await this.store.set(INDEX_KEY, change(await this.ids()));
-    });
-    this.indexQueue = next.catch(() => undefined);
-    return next;
+    return this.locks.withLock(
+      'jobs:index',
+      async () => {
+        const ids = await this.ids();
+        await this.guard(() => this.store.set(INDEX_KEY, change(ids)));
+      },
+      INDEX_LOCK,
+    );
+  }
+
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw storeUnreachable(UNREACHABLE, error);
+    }
   }
 }

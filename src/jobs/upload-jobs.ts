@@ -1,3 +1,6 @@
+import { SharedStoreError } from '../cache/errors.js';
+import { createLocalLocks } from '../cache/locks.js';
+import type { Locks } from '../cache/locks.js';
 import type { KdmsClient } from '../upstreams/kdms/kdms.client.js';
 import { KDMS_MAX_IDS_PER_GET, KDMS_MAX_PAGE_SIZE, KWN_EVENTS } from '../upstreams/kdms/kdms.wire.js';
 import type { KdmsTargetService, KwnKdmsEventNotification } from '../upstreams/kdms/kdms.wire.js';
@@ -9,6 +12,8 @@ import type { UploadJobStore } from './upload-job.store.js';
 /**
  * The lifecycle of upload and delete jobs: submit to KDMS (202), store PENDING, settle from the signed
  * callback — idempotently, in any order — or, when no callback comes in time, by polling KDMS.
+ * Changes to one job hold its lock, which spans every replica on one Redis: a callback on one replica
+ * and a poll on another never interleave, and any replica settles what another started.
  */
 export interface SubmitRequest {
   operation: UploadJobOperation;
@@ -19,14 +24,18 @@ export interface SubmitRequest {
 
 export type CallbackOutcome = 'applied' | 'duplicate' | 'stale' | 'early';
 
+/** Settling a 10,000-device job by polling reads KDMS 10 times: seconds, far below the TTL. */
+const JOB_LOCK = { ttlMs: 60_000, waitMs: 30_000 };
+
 export class UploadJobService {
-  /** Changes to one job are applied one at a time per process. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Jobs KDMS accepted while the store was unreachable: recorded by `recordUnsaved` once it is back. */
+  private readonly unsaved = new Map<string, UploadJob>();
 
   constructor(
     private readonly kdms: KdmsClient,
     private readonly store: UploadJobStore,
     private readonly events: JobEvents,
+    private readonly locks: Locks = createLocalLocks(),
   ) {}
 
   get(id: string): Promise<UploadJob | null> {
@@ -38,6 +47,8 @@ export class UploadJobService {
   }
 
   async submit(request: SubmitRequest): Promise<UploadJob> {
+    // Nothing goes to KDMS unless the job can be recorded.
+    await this.store.check();
     const body = { deviceIds: request.identifiers, targetServices: request.targetServices };
     const accepted =
       request.operation === 'UPLOAD'
@@ -59,28 +70,57 @@ export class UploadJobService {
       completedAt: null,
       version: 1,
     };
-    // In the job's queue: a callback that beat the 202 is either kept as early (and taken here) or
-    // waits until the job is stored.
+    try {
+      return await this.record(job);
+    } catch (error) {
+      if (!(error instanceof SharedStoreError)) throw error;
+      // KDMS has the job; losing track of it now would lose its result. Keep it until the store is back.
+      this.unsaved.set(job.id, job);
+      throw new SharedStoreError(
+        error.reason,
+        `KDMS accepted the ${job.operation === 'UPLOAD' ? 'upload' : 'delete'} as job ${job.id}, but ${error.message}. ` +
+          `Fleetgraph records the job as soon as the store is back; ask for uploadJob(id: "${job.id}") then`,
+        { uploadId: job.id },
+        error,
+      );
+    }
+  }
+
+  /** Stores jobs KDMS accepted while the store was away; returns how many are still waiting. */
+  async recordUnsaved(): Promise<number> {
+    for (const job of [...this.unsaved.values()]) {
+      await this.record(job);
+      this.unsaved.delete(job.id);
+    }
+    return this.unsaved.size;
+  }
+
+  /**
+   * Under the job's lock: a callback that beat the 202 is either kept as early (and taken here) or
+   * waits until the job is stored.
+   */
+  private record(job: UploadJob): Promise<UploadJob> {
     return this.serially(job.id, async () => {
       await this.store.add(job);
       this.events.publish(job);
       const early = await this.store.takeEarlyEvent(job.id);
-      if (early) await this.applyInQueue(early, true);
+      if (early) await this.applyInQueue(early);
       return (await this.store.get(job.id)) ?? job;
     });
   }
 
   /** Applies a verified callback. Safe to call again with the same event, or for a job not stored yet. */
   applyCallback(notification: KwnKdmsEventNotification): Promise<CallbackOutcome> {
-    return this.serially(notification.data.uploadId, () => this.applyInQueue(notification, false));
+    return this.serially(notification.data.uploadId, async () => {
+      if (await this.store.isEventApplied(notification.eventId)) return 'duplicate';
+      const outcome = await this.applyInQueue(notification);
+      await this.store.markEventApplied(notification.eventId);
+      return outcome;
+    });
   }
 
-  private async applyInQueue(
-    notification: KwnKdmsEventNotification,
-    alreadyMarked: boolean,
-  ): Promise<CallbackOutcome> {
+  private async applyInQueue(notification: KwnKdmsEventNotification): Promise<CallbackOutcome> {
     const uploadId = notification.data.uploadId;
-    if (!alreadyMarked && !(await this.store.markEventApplied(notification.eventId))) return 'duplicate';
     const job = await this.store.get(uploadId);
     if (!job) {
       await this.store.keepEarlyEvent(notification);
@@ -250,13 +290,6 @@ export class UploadJobService {
   }
 
   private serially<T>(id: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(id) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const settled = next.catch(() => undefined);
-    this.queues.set(id, settled);
-    void settled.then(() => {
-      if (this.queues.get(id) === settled) this.queues.delete(id);
-    });
-    return next;
+    return this.locks.withLock(`job:${id}`, task, JOB_LOCK);
   }
 }

@@ -9,7 +9,8 @@ import { SingleFlight, mapSettled } from './concurrency.js';
 /**
  * Whole-collection reads that many requests share: Knox Manage's device and user lists and Box's device
  * list. process-wide: identical reads in flight are shared, and results live in the keyv read cache for
- * `ttlMs` (0 turns the cache off). Our own writes and webhook events invalidate them.
+ * `ttlMs` (0 turns the cache off). Our own writes and webhook events invalidate them. The cache is an
+ * optimisation only: when its store (Redis) is unreachable, reads go to the upstreams as if it missed.
  */
 export interface KnoxManageDeviceIndex {
   byImei: Map<string, ManagedDevice>;
@@ -44,7 +45,18 @@ export class UpstreamReads {
     private readonly cache: Keyv,
     private readonly ttlMs: number,
     private readonly metrics?: Metrics,
+    private readonly onStoreError?: (error: unknown) => void,
   ) {}
+
+  /** Runs a cache operation; a store failure counts as a miss (or a skipped write) and is reported. */
+  private async tolerant<T>(operation: () => Promise<T>, fallback: T): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      this.onStoreError?.(error);
+      return fallback;
+    }
+  }
 
   private countLookup(cache: string, hit: boolean): void {
     this.metrics?.cacheLookups.inc({ cache, result: hit ? 'hit' : 'miss' });
@@ -91,7 +103,7 @@ export class UpstreamReads {
   }
 
   async invalidate(...keys: string[]): Promise<void> {
-    await Promise.all(keys.map((k) => this.cache.delete(k)));
+    await Promise.all(keys.map((k) => this.tolerant(() => this.cache.delete(k), false)));
   }
 
   /** Per-key reads through the cache: hits from keyv, misses read concurrently (each shared while in flight). */
@@ -102,7 +114,12 @@ export class UpstreamReads {
     load: (key: string) => Promise<T>,
   ): Promise<Array<T | Error>> {
     const hits: Array<T | undefined> =
-      this.ttlMs > 0 ? ((await this.cache.getMany(keys.map((k) => prefix + k))) as Array<T | undefined>) : [];
+      this.ttlMs > 0
+        ? await this.tolerant(
+            async () => (await this.cache.getMany(keys.map((k) => prefix + k))) as Array<T | undefined>,
+            [],
+          )
+        : [];
     return mapSettled([...keys.keys()], concurrency, async (i) => {
       const hit = hits[i];
       if (this.ttlMs > 0) this.countLookup(prefix.slice(0, -1), hit !== undefined);
@@ -110,7 +127,7 @@ export class UpstreamReads {
       const key = keys[i]!;
       return this.flights.run(prefix + key, async () => {
         const value = await load(key);
-        if (this.ttlMs > 0) await this.cache.set(prefix + key, value, this.ttlMs);
+        if (this.ttlMs > 0) await this.tolerant(() => this.cache.set(prefix + key, value, this.ttlMs), false);
         return value;
       });
     });
@@ -131,12 +148,12 @@ export class UpstreamReads {
   private cached<T>(key: string, load: () => Promise<T>): Promise<T> {
     return this.flights.run(key, async () => {
       if (this.ttlMs > 0) {
-        const hit = (await this.cache.get(key)) as T | undefined;
+        const hit = await this.tolerant(async () => (await this.cache.get(key)) as T | undefined, undefined);
         this.countLookup(key, hit !== undefined);
         if (hit !== undefined) return hit;
       }
       const value = await load();
-      if (this.ttlMs > 0) await this.cache.set(key, value, this.ttlMs);
+      if (this.ttlMs > 0) await this.tolerant(() => this.cache.set(key, value, this.ttlMs), false);
       return value;
     });
   }

@@ -15,6 +15,7 @@ export interface Metrics {
   breakerState: Gauge<'upstream'>;
   loaderBatchSize: Histogram<'loader'>;
   cacheLookups: Counter<'cache' | 'result'>;
+  storeErrors: Counter<'purpose'>;
 }
 
 export function createMetrics(): Metrics {
@@ -78,6 +79,12 @@ export function createMetrics(): Metrics {
       name: 'fleetgraph_cache_lookups_total',
       help: 'Read cache lookups (hit ratio = hit / all)',
       labelNames: ['cache', 'result'],
+      registers: [registry],
+    }),
+    storeErrors: new Counter({
+      name: 'fleetgraph_store_errors_total',
+      help: 'Failed operations on the shared store (Redis), by purpose: tokens and reads fall back, jobs refuse',
+      labelNames: ['purpose'],
       registers: [registry],
     }),
   };

@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import type { GraphQLFormattedError } from 'graphql';
+import { SharedStoreError } from '../cache/errors.js';
 import { CursorError } from '../loaders/cursor.js';
 import { DeviceFilterError } from '../loaders/device-listing.js';
 import { UpstreamError, upstreamLabel } from '../upstreams/errors.js';
@@ -46,6 +47,13 @@ export function formatGraphQLError(
       ...keep,
       message: original.message,
       extensions: { ...keep.extensions, ...upstreamExtensions(original) },
+    };
+  }
+  if (original instanceof SharedStoreError) {
+    return {
+      ...keep,
+      message: original.message,
+      extensions: { ...keep.extensions, code: original.code, reason: original.reason, ...original.details },
     };
   }
   if (original instanceof CursorError || original instanceof DeviceFilterError) {

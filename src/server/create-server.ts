@@ -19,7 +19,8 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { StoreFactory } from '../cache/create-store.js';
 import type { FleetgraphConfig, UpstreamsConfig } from '../config/config.js';
-import { createLocalJobEvents } from '../jobs/job-events.js';
+import { createJobEvents } from '../jobs/job-events.js';
+import type { UploadJob } from '../jobs/upload-job.js';
 import { UploadJobStore } from '../jobs/upload-job.store.js';
 import { UploadJobService } from '../jobs/upload-jobs.js';
 import { WebhookVerifier } from '../jobs/webhook-verifier.js';
@@ -57,6 +58,7 @@ export interface FleetgraphServer {
   upstreams: Upstreams;
   jobs: UploadJobService;
   metrics: Metrics;
+  stores: StoreFactory;
   /** Starts listening; resolves with the GraphQL endpoint URL. */
   listen(port: number, host?: string): Promise<string>;
   /** Drains HTTP requests and subscriptions, then closes stores. */
@@ -109,8 +111,9 @@ export async function createFleetgraphServer({
   });
   const jobs = new UploadJobService(
     upstreams.kdms,
-    new UploadJobStore(stores.create('jobs')),
-    createLocalJobEvents(),
+    new UploadJobStore(stores.create('jobs'), stores.locks),
+    createJobEvents(await stores.broadcast<UploadJob>('fleetgraph:job-events')),
+    stores.locks,
   );
   const verifier = new WebhookVerifier(() => upstreams.kdms.downloadCertificate());
   const authenticator = config.auth ? createCallerAuthenticator(config.auth) : null;
@@ -241,26 +244,29 @@ export async function createFleetgraphServer({
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  let readiness: { at: number; body: unknown; ok: boolean } | null = null;
+  let upstreamReadiness: { at: number; upstreams: unknown[]; ok: boolean } | null = null;
   app.get('/readyz', async (_req, res, next) => {
     try {
       // Readiness probes come every few seconds: one upstream check per 5 s is enough.
-      if (!readiness || Date.now() - readiness.at > 5_000) {
+      if (!upstreamReadiness || Date.now() - upstreamReadiness.at > 5_000) {
         const checks = await context({ enabled: false, principal: null }).health();
         const breakers = Object.fromEntries(
           Object.values(upstreams.http).map((h) => [h.upstream, h.breakerState]),
         );
-        const ok = checks.every((c) => c.status === 'UP');
-        readiness = {
+        upstreamReadiness = {
           at: Date.now(),
-          ok,
-          body: {
-            status: ok ? 'ready' : 'degraded',
-            upstreams: checks.map((c) => ({ ...c, breaker: breakers[c.upstream] })),
-          },
+          ok: checks.every((c) => c.status === 'UP'),
+          upstreams: checks.map((c) => ({ ...c, breaker: breakers[c.upstream] })),
         };
       }
-      res.status(readiness.ok ? 200 : 503).json(readiness.body);
+      // The store's state is a connection flag: always current.
+      const store = stores.health();
+      const ok = upstreamReadiness.ok && store.status === 'UP';
+      res.status(ok ? 200 : 503).json({
+        status: ok ? 'ready' : 'degraded',
+        upstreams: upstreamReadiness.upstreams,
+        store,
+      });
     } catch (error) {
       next(error);
     }
@@ -336,6 +342,7 @@ export async function createFleetgraphServer({
     ticking = true;
     void (async () => {
       await ensureSubscription();
+      if (await jobs.recordUnsaved()) return; // the store is still away: nothing else can be done
       const settled = await jobs.settleOverdue(config.jobs.webhookTimeoutMs);
       if (settled) logger.info({ settled }, 'settled overdue jobs by polling KDMS');
     })()
@@ -353,6 +360,7 @@ export async function createFleetgraphServer({
     upstreams,
     jobs,
     metrics,
+    stores,
     async listen(port, host = config.host) {
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);

@@ -42,6 +42,14 @@ export function createUpstreams({
   logger,
 }: CreateUpstreamsOptions): Upstreams {
   const tokens = stores.create('tokens');
+  // Tokens and cached reads do without the shared store while it is away; /metrics counts how often.
+  const storeErrorReporter =
+    (purpose: 'tokens' | 'reads') =>
+    (error: unknown): void => {
+      metrics?.storeErrors.inc({ purpose });
+      logger?.debug({ purpose, err: error instanceof Error ? error.message : String(error) }, 'store error');
+    };
+  const tokenOptions = { locks: stores.locks, onStoreError: storeErrorReporter('tokens') };
   const onCall = (call: UpstreamCall): void => {
     metrics?.upstreamCalls.inc({
       upstream: call.upstream,
@@ -91,7 +99,7 @@ export function createUpstreams({
   const kdmsHttp = http('KDMS', config.kdms.url, resilience?.timeoutMs.kdms);
   const knoxManageHttp = http('KNOX_MANAGE', config.knoxManage.url, resilience?.timeoutMs.knoxManage);
   const boxHttp = http('BOX', config.box.url, resilience?.timeoutMs.box);
-  const kdmsTokens = new ClientCredentialsTokenProvider(kdmsHttp, { ...config.kdms }, tokens);
+  const kdmsTokens = new ClientCredentialsTokenProvider(kdmsHttp, { ...config.kdms }, tokens, tokenOptions);
   const knoxManageTokens = new ClientCredentialsTokenProvider(
     knoxManageHttp,
     {
@@ -100,6 +108,7 @@ export function createUpstreams({
       clientSecret: config.knoxManage.clientSecret,
     },
     tokens,
+    tokenOptions,
   );
   const kdmsUrls = { kwnUrl: config.kdms.kwnUrl, certificateUrl: config.kdms.certificateUrl };
   const kdms = new KdmsClient(kdmsHttp, kdmsTokens, kdmsUrls);
@@ -109,7 +118,14 @@ export function createUpstreams({
     kdms,
     knoxManage,
     box,
-    reads: new UpstreamReads(knoxManage, box, stores.create('reads'), readCacheTtlMs, metrics),
+    reads: new UpstreamReads(
+      knoxManage,
+      box,
+      stores.create('reads'),
+      readCacheTtlMs,
+      metrics,
+      storeErrorReporter('reads'),
+    ),
     http: { kdms: kdmsHttp, knoxManage: knoxManageHttp, box: boxHttp },
     tokenProviders: { kdms: kdmsTokens, knoxManage: knoxManageTokens },
     forRequest: (requestId) => ({

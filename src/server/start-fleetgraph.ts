@@ -1,5 +1,7 @@
 import 'reflect-metadata';
-import { createStoreFactory } from '../cache/create-store.js';
+import { createRedisStoreFactory, createStoreFactory } from '../cache/create-store.js';
+import type { StoreFactory } from '../cache/create-store.js';
+import { silentLogger } from '../observability/logger.js';
 import type { FleetgraphConfig } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import type { RunningEmulators, StartEmulatorsOptions } from '../emulators/start-emulators.js';
@@ -43,12 +45,19 @@ export async function startFleetgraph({
       },
     });
   }
+  let stores: StoreFactory | null = null;
   try {
+    stores = config.cache.url
+      ? await createRedisStoreFactory(config.cache.url, {
+          logger: logger ?? silentLogger(),
+          connectTimeoutMs: config.cache.connectTimeoutMs,
+        })
+      : createStoreFactory({ jobsFile: config.jobs.storeFile });
     const server = await createFleetgraphServer({
       config,
       upstreams: config.upstreams ?? emulatorUpstreams(emulators!),
       schema: await buildFleetgraphSchema(),
-      stores: createStoreFactory({ jobsFile: config.jobs.storeFile }),
+      stores,
       ...(logger ? { logger } : {}),
     });
     const url = await server.listen(config.port);
@@ -62,6 +71,7 @@ export async function startFleetgraph({
       },
     };
   } catch (error) {
+    await stores?.close();
     await emulators?.stop();
     throw error;
   }

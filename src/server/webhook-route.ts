@@ -1,4 +1,5 @@
 import express from 'express';
+import { SharedStoreError } from '../cache/errors.js';
 import type { Router } from 'express';
 import type { UploadJobService } from '../jobs/upload-jobs.js';
 import type { WebhookVerifier } from '../jobs/webhook-verifier.js';
@@ -41,7 +42,19 @@ export function webhookRouter(verifier: WebhookVerifier, jobs: UploadJobService,
         });
         return;
       }
-      const outcome = await jobs.applyCallback(notification);
+      let outcome: Awaited<ReturnType<UploadJobService['applyCallback']>>;
+      try {
+        outcome = await jobs.applyCallback(notification);
+      } catch (error) {
+        if (!(error instanceof SharedStoreError)) throw error;
+        // Nothing was recorded: 503 makes Knox deliver the callback again later.
+        logger.warn({ uploadId: notification.data.uploadId, err: error.message }, 'webhook deferred (503)');
+        res
+          .status(503)
+          .setHeader('retry-after', '30')
+          .json({ error: 'store_unavailable', message: error.message });
+        return;
+      }
       logger.info(
         { event: notification.eventType, uploadId: notification.data.uploadId, outcome },
         'webhook',

@@ -1,11 +1,18 @@
 import type { Keyv } from 'keyv';
+import { SharedStoreError } from '../../cache/errors.js';
+import { createLocalLocks } from '../../cache/locks.js';
+import type { Locks } from '../../cache/locks.js';
 import { UpstreamError, upstreamLabel } from '../errors.js';
 import type { UpstreamHttp, UpstreamResponse } from '../upstream-http.js';
 
 /**
- * OAuth 2.0 client-credentials tokens for KDMS and Knox Manage. A token lives in keyv until shortly
- * before it expires (so replicas on one Redis share it); within a process only one refresh is in
- * flight at a time; a call refused with 401 is retried once with a fresh token.
+ * OAuth 2.0 client-credentials tokens for KDMS and Knox Manage. A token lives in the `tokens` store
+ * until shortly before it expires, and in this process beside it. Replicas on one Redis fetch one
+ * token between them: whoever finds no usable token takes a lock, looks again (another replica may
+ * have just stored one), and only then asks the token endpoint; the others wait for the lock and find
+ * the new token. Within a process one refresh is in flight at a time. A call refused with 401 is
+ * retried once with a token other than the refused one. When the shared store is unreachable each
+ * replica fetches its own token: calls keep working, only the sharing stops.
  */
 export interface ClientCredentials {
   tokenUrl: string;
@@ -29,18 +36,35 @@ interface TokenEndpointAnswer {
 
 /** Refresh this long before expiry, or at half-life for short tokens. */
 const REFRESH_MARGIN_MS = 60_000;
+/** Longer than a token request may take (timeout and retries), shorter than anyone would wait. */
+const TOKEN_LOCK = { ttlMs: 30_000, waitMs: 30_000 };
+
+export interface TokenProviderOptions {
+  /** Shared across replicas on Redis; in-process otherwise. */
+  locks?: Locks;
+  /** Told when the shared store fails and this process falls back to a token of its own. */
+  onStoreError?: (error: unknown) => void;
+}
+
+const usable = (token: StoredToken | undefined, refused?: string): token is StoredToken =>
+  token !== undefined && token.expiresAt > Date.now() && token.accessToken !== refused;
 
 export class ClientCredentialsTokenProvider {
   private inFlight: Promise<string> | null = null;
   private readonly key: string;
   private fetched = 0;
+  /** This process's copy of the shared token: most calls need no store round-trip. */
+  private current: StoredToken | undefined;
+  private readonly locks: Locks;
 
   constructor(
     private readonly http: UpstreamHttp,
     private readonly credentials: ClientCredentials,
     private readonly store: Keyv,
+    private readonly options: TokenProviderOptions = {},
   ) {
     this.key = `token:${http.upstream}:${credentials.clientId}:${credentials.scope ?? ''}`;
+    this.locks = options.locks ?? createLocalLocks();
   }
 
   /** Token requests this process made (tests and metrics). */
@@ -49,22 +73,61 @@ export class ClientCredentialsTokenProvider {
   }
 
   async getToken(): Promise<string> {
-    const stored = (await this.store.get(this.key)) as StoredToken | undefined;
-    if (stored && stored.expiresAt > Date.now()) return stored.accessToken;
+    if (usable(this.current)) return this.current.accessToken;
     return this.refresh();
   }
 
-  /** Fetches a new token unless another caller already is; `stale` is dropped from the store first. */
-  async refresh(stale?: string): Promise<string> {
-    if (stale) {
-      const stored = (await this.store.get(this.key)) as StoredToken | undefined;
-      if (stored?.accessToken === stale) await this.store.delete(this.key);
-      else if (stored && stored.expiresAt > Date.now()) return stored.accessToken;
-    }
-    this.inFlight ??= this.fetchToken().finally(() => {
+  /** A usable token other than `refused`: the shared one if there is one, else a new one. */
+  refresh(refused?: string): Promise<string> {
+    this.inFlight ??= this.obtain(refused).finally(() => {
       this.inFlight = null;
     });
     return this.inFlight;
+  }
+
+  private async obtain(refused: string | undefined): Promise<string> {
+    const shared = await this.readShared();
+    if (usable(shared, refused)) return this.keep(shared);
+    try {
+      return await this.locks.withLock(
+        this.key,
+        async () => {
+          // Whoever held the lock before us has probably just stored a token.
+          const stored = await this.readShared();
+          if (usable(stored, refused)) return this.keep(stored);
+          const fresh = await this.fetchToken();
+          await this.writeShared(fresh);
+          return this.keep(fresh);
+        },
+        TOKEN_LOCK,
+      );
+    } catch (error) {
+      if (!(error instanceof SharedStoreError)) throw error;
+      this.options.onStoreError?.(error);
+      return this.keep(await this.fetchToken());
+    }
+  }
+
+  private keep(token: StoredToken): string {
+    this.current = token;
+    return token.accessToken;
+  }
+
+  private async readShared(): Promise<StoredToken | undefined> {
+    try {
+      return (await this.store.get(this.key)) as StoredToken | undefined;
+    } catch (error) {
+      this.options.onStoreError?.(error);
+      return undefined;
+    }
+  }
+
+  private async writeShared(token: StoredToken): Promise<void> {
+    try {
+      await this.store.set(this.key, token, Math.max(1, token.expiresAt - Date.now()));
+    } catch (error) {
+      this.options.onStoreError?.(error);
+    }
   }
 
   /** Runs `send` with a token; on HTTP 401 fetches a fresh token and runs it once more. */
@@ -75,7 +138,7 @@ export class ClientCredentialsTokenProvider {
     return send(await this.refresh(token));
   }
 
-  private async fetchToken(): Promise<string> {
+  private async fetchToken(): Promise<StoredToken> {
     const { tokenUrl, clientId, clientSecret, scope } = this.credentials;
     // Asking for a token twice has no effect beyond a second token: safe to retry.
     const request = { method: 'POST' as const, path: new URL(tokenUrl).pathname, idempotent: true };
@@ -123,8 +186,6 @@ export class ClientCredentialsTokenProvider {
     }
     const lifetimeMs = answer.expires_in * 1000;
     const usableMs = Math.max(1000, lifetimeMs - Math.min(REFRESH_MARGIN_MS, lifetimeMs / 2));
-    const token: StoredToken = { accessToken: answer.access_token, expiresAt: Date.now() + usableMs };
-    await this.store.set(this.key, token, usableMs);
-    return token.accessToken;
+    return { accessToken: answer.access_token, expiresAt: Date.now() + usableMs };
   }
 }

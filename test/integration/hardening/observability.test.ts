@@ -49,6 +49,7 @@ describe('health and metrics', () => {
         message: null,
         breaker: 'closed',
       })),
+      store: { backend: 'memory', status: 'UP' },
     });
   });
 
