@@ -6,15 +6,20 @@ import type { Logger } from '../observability/logger.js';
  * lock), one for pub/sub, because a Redis connection that subscribes can do nothing else.
  *
  * Commands fail at once while Redis is away (`disableOfflineQueue`) instead of queueing without bound,
- * so a request gets a clear error rather than hanging; both connections reconnect on their own and the
+ * and after 2 s when it stops answering, so a request gets a clear error rather than hanging; both connections reconnect on their own and the
  * subscriber re-subscribes.
  */
+/** Redis answers in well under a millisecond; two seconds means it is not answering. */
+const COMMAND_TIMEOUT_MS = 2_000;
+
 export type RedisClient = ReturnType<typeof createRedisClient>;
 
 function createRedisClient(url: string, connectTimeoutMs: number) {
   return createClient({
     url,
     disableOfflineQueue: true,
+    // A Redis that stops answering without closing the connection (a partition) must not hang requests.
+    commandOptions: { timeout: COMMAND_TIMEOUT_MS },
     socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: reconnectDelay },
   });
 }
