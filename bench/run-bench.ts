@@ -197,9 +197,7 @@ async function fetchToken(url: string, fields: Record<string, string>): Promise<
   return ((await response.json()) as { access_token: string }).access_token;
 }
 
-async function startSystem(
-  system: SystemName,
-): Promise<{
+async function startSystem(system: SystemName): Promise<{
   child: ChildProcess;
   url: string;
   operation: (w: WorkloadName) => Operation;

@@ -60,11 +60,18 @@ describe('devices(first: 100) with management, access and apps', () => {
 });
 
 describe('a user with devices and apps (benchmark W4)', () => {
-  it('costs the user\'s device list, Box\'s list and one listapps per device Box holds, like hand-written REST', async () => {
-    const owner = fleet.users.find((u) => fleet.devices.filter((d) => d.knoxManage?.ownerUserId === u.userId).length >= 3)!;
+  it("costs the user's device list, Box's list and one listapps per device Box holds, like hand-written REST", async () => {
+    const owner = fleet.users.find(
+      (u) => fleet.devices.filter((d) => d.knoxManage?.ownerUserId === u.userId).length >= 3,
+    )!;
     const owned = fleet.devices.filter((d) => d.knoxManage?.ownerUserId === owner.userId);
-    await graph.post('query ($u: ID!) { user(userId: $u) { devices(first: 20) { edges { node { imei apps { name } } } } } }', { u: owner.userId });
-    expect(graph.upstreamCallsByEndpoint().knoxManage).toEqual({ 'POST /emm/oapi/device/selectDevicesByUser': 1 });
+    await graph.post(
+      'query ($u: ID!) { user(userId: $u) { devices(first: 20) { edges { node { imei apps { name } } } } } }',
+      { u: owner.userId },
+    );
+    expect(graph.upstreamCallsByEndpoint().knoxManage).toEqual({
+      'POST /emm/oapi/device/selectDevicesByUser': 1,
+    });
     expect(graph.upstreamCallsByEndpoint().box).toEqual({
       'POST /box/srv/1.1/admin/device/list': 1,
       'POST /box/srv/1.1/admin/device/listapps': owned.filter((d) => d.box).length,

@@ -19,11 +19,17 @@ beforeAll(async () => {
   const { publicKey, privateKey } = await generateKeyPair('RS256');
   signingKey = privateKey;
   const jwk = { ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'RS256', use: 'sig' };
-  jwks = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+  jwks = createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+  );
   await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
   const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`;
   emulators = await startTestEmulators({ fleet: { size: 10, seed: 'jwks' } });
-  const env = productionEnv(emulators, { AUTH_JWKS_URL: jwksUrl, AUTH_JWT_ISSUER: 'https://idp.example', AUTH_JWT_AUDIENCE: 'fleetgraph' });
+  const env = productionEnv(emulators, {
+    AUTH_JWKS_URL: jwksUrl,
+    AUTH_JWT_ISSUER: 'https://idp.example',
+    AUTH_JWT_AUDIENCE: 'fleetgraph',
+  });
   delete env.AUTH_JWT_SECRET;
   graph = await startTestGraph({ sharedEmulators: emulators, env });
 });
@@ -46,7 +52,11 @@ const QUERY = '{ users(first: 1) { totalCount } }';
 
 describe('JWKS caller auth (AUTH_JWKS_URL)', () => {
   it('accepts a token signed by the published key', async () => {
-    const { status, body } = await graph.post(QUERY, {}, { authorization: `Bearer ${await sign(signingKey)}` });
+    const { status, body } = await graph.post(
+      QUERY,
+      {},
+      { authorization: `Bearer ${await sign(signingKey)}` },
+    );
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
   });
