@@ -26,6 +26,8 @@ export type CallbackOutcome = 'applied' | 'duplicate' | 'stale' | 'early';
 
 /** Settling a 10,000-device job by polling reads KDMS 10 times: seconds, far below the TTL. */
 const JOB_LOCK = { ttlMs: 60_000, waitMs: 30_000 };
+/** A list and at most three writes to KWN. */
+const SUBSCRIPTION_LOCK = { ttlMs: 30_000, waitMs: 30_000 };
 
 export class UploadJobService {
   /** Jobs KDMS accepted while the store was unreachable: recorded by `recordUnsaved` once it is back. */
@@ -225,7 +227,16 @@ export class UploadJobService {
    * Makes sure KDMS calls `callbackUrl` for both KDMS events. KWN allows one subscription per event, so
    * existing subscriptions are re-pointed rather than duplicated.
    */
-  async ensureSubscription(callbackUrl: string): Promise<'created' | 'updated' | 'unchanged'> {
+  ensureSubscription(callbackUrl: string): Promise<'created' | 'updated' | 'unchanged'> {
+    // Replicas start together; without the lock two of them would both find no subscription and both create one.
+    return this.locks.withLock(
+      'kwn:subscription',
+      () => this.pointSubscriptionsAt(callbackUrl),
+      SUBSCRIPTION_LOCK,
+    );
+  }
+
+  private async pointSubscriptionsAt(callbackUrl: string): Promise<'created' | 'updated' | 'unchanged'> {
     const wanted: string[] = [KWN_EVENTS.upload, KWN_EVENTS.delete];
     const existing = await this.kdms.listSubscriptions();
     let outcome: 'created' | 'updated' | 'unchanged' = 'unchanged';

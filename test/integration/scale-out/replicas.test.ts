@@ -1,11 +1,12 @@
+import { DEV_CREDENTIALS } from '../../../src/emulators/dev-credentials.js';
 import type { RunningEmulators } from '../../../src/emulators/start-emulators.js';
 import { freshImeis, startTestEmulators } from '../../helpers/emulator-targets.js';
 import { startTestGraph } from '../../helpers/graph.js';
 import type { TestGraph } from '../../helpers/graph.js';
-import { request } from '../../helpers/http.js';
+import { postForm, request } from '../../helpers/http.js';
 import { subscribeToJob } from '../../helpers/job-subscriber.js';
-import { startRedisServer } from '../../helpers/redis-server.js';
-import type { TestRedis } from '../../helpers/redis-server.js';
+import { startLocalRedis } from '../../../examples/supergraph/local-redis.js';
+import type { LocalRedis } from '../../../examples/supergraph/local-redis.js';
 
 /**
  * Two Fleetgraph replicas on one real Redis (CACHE_URL) in front of the same emulators: tokens, jobs
@@ -14,7 +15,7 @@ import type { TestRedis } from '../../helpers/redis-server.js';
 const KDMS_TOKEN = 'POST /ams/v1/oauth2/token';
 const KNOX_MANAGE_TOKEN = 'POST /emm/oauth/token';
 
-let redis: TestRedis;
+let redis: LocalRedis;
 let emulators: RunningEmulators;
 let a: TestGraph;
 let b: TestGraph;
@@ -37,7 +38,7 @@ const DEVICE_PAGE =
   '{ devices(first: 20) { edges { node { id registration { deviceId } management { status } } } } }';
 
 beforeAll(async () => {
-  redis = await startRedisServer();
+  redis = await startLocalRedis();
   emulators = await startTestEmulators({
     fleet: { size: 200, seed: 'replicas' },
     kdms: { async: { asyncDelayMs: 3_600_000 } },
@@ -71,6 +72,37 @@ describe('two replicas on one Redis', () => {
     const again = await Promise.all([a.post(oneDevice), b.post(oneDevice)]);
     for (const { body } of again) expect(body.errors).toBeUndefined();
     expect(tokenRequests()).toEqual({ kdms: 1, knoxManage: 1 });
+  });
+
+  it('set up the Knox webhook subscription together without tripping over each other', async () => {
+    // KWN allows one subscription per event: two replicas that both find none must not both create one.
+    const token = (
+      await postForm<{ access_token: string }>(`${emulators.urls.kdms}/ams/v1/oauth2/token`, {
+        grant_type: 'client_credentials',
+        client_id: DEV_CREDENTIALS.kdms.clientId,
+        client_secret: DEV_CREDENTIALS.kdms.clientSecret,
+      })
+    ).json.access_token;
+    const auth = { authorization: `Bearer ${token}` };
+    const subscriptions = `${emulators.urls.kdms}/kwn/v1/subscriptions`;
+    const list = async () =>
+      (
+        await request<{ subscriptions: Array<{ subscriptionId: string; events: string[] }> }>(
+          'GET',
+          subscriptions,
+          undefined,
+          auth,
+        )
+      ).json.subscriptions;
+    for (const { subscriptionId } of await list())
+      await request('DELETE', `${subscriptions}/${subscriptionId}`, undefined, auth);
+
+    const outcomes = await Promise.all([callbacksTo(a), callbacksTo(b)]);
+    expect(outcomes.sort()).toEqual(['created', 'updated']);
+    expect((await list()).flatMap((s) => s.events).sort()).toEqual([
+      'KDMS_DEVICE_DELETE',
+      'KDMS_DEVICE_UPLOAD',
+    ]);
   });
 
   it('share the read cache: the Box device list A read is not read again for B', async () => {
