@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { Agent, setGlobalDispatcher } from 'undici';
 import { DEV_CREDENTIALS } from '../src/emulators/dev-credentials.js';
 import { createSeededFleet } from '../src/emulators/fleet/seeded-fleet.js';
+import { emulatorEnv } from '../src/server/embedded-upstreams.js';
 import { WORKLOADS, directOperation, graphqlOperation, meshOperation, workloadInputs } from './workloads.js';
 import type { Operation, SystemName, WorkloadName } from './workloads.js';
 
@@ -205,15 +206,11 @@ async function startSystem(system: SystemName): Promise<{
 }> {
   const inputs = workloadInputs(createSeededFleet(FLEET));
   const upstreamEnv = {
-    KDMS_URL: `${emulatorUrl(PORTS.kdms)}/kdms/v1`,
-    KDMS_TOKEN_URL: `${emulatorUrl(PORTS.kdms)}/ams/v1/oauth2/token`,
-    KDMS_CLIENT_ID: DEV_CREDENTIALS.kdms.clientId,
-    KDMS_CLIENT_SECRET: DEV_CREDENTIALS.kdms.clientSecret,
-    KNOX_MANAGE_URL: emulatorUrl(PORTS.knoxManage),
-    KNOX_MANAGE_CLIENT_ID: DEV_CREDENTIALS.knoxManage.clientId,
-    KNOX_MANAGE_CLIENT_SECRET: DEV_CREDENTIALS.knoxManage.clientSecret,
-    BOX_URL: emulatorUrl(PORTS.box),
-    BOX_API_KEY: DEV_CREDENTIALS.box.apiKey,
+    ...emulatorEnv({
+      kdms: emulatorUrl(PORTS.kdms),
+      knoxManage: emulatorUrl(PORTS.knoxManage),
+      box: emulatorUrl(PORTS.box),
+    }),
     // Same settings for every system: no retries, no read cache, keep-alive agents.
     UPSTREAM_RETRIES: '0',
     READ_CACHE_TTL_MS: '0',

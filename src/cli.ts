@@ -6,6 +6,7 @@ import { DEV_CREDENTIALS } from './emulators/dev-credentials.js';
 import { SEEDED_USER_PASSWORD } from './emulators/fleet/seeded-fleet.js';
 import { DEFAULT_EMULATOR_PORTS, startEmulators } from './emulators/start-emulators.js';
 import type { EmulatorName } from './emulators/start-emulators.js';
+import { emulatorEnv } from './server/embedded-upstreams.js';
 
 /**
  * `fleetgraph <command>`:
@@ -112,7 +113,12 @@ async function emulate(argv: string[]): Promise<void> {
   Box          ${urls.box}
     API        ${urls.box}/box/srv/1.1/admin   (${counts.box} devices; header X-FH-AUTH-USER: ${DEV_CREDENTIALS.box.apiKey})
 
-Each serves GET /openapi.json, GET /_emulator/requests and PUT /_emulator/faults. Ctrl+C stops them.`);
+Each serves GET /openapi.json, GET /_emulator/requests and PUT /_emulator/faults. Ctrl+C stops them.
+
+To point Fleetgraph at them as real upstreams (e.g. several replicas, see README):
+${Object.entries(emulatorEnv(urls))
+  .map(([name, value]) => `  export ${name}=${value}`)
+  .join('\n')}`);
 
   stopOnSignals('stopping the emulators', () => emulators.stop());
 }

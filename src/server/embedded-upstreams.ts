@@ -20,6 +20,24 @@ export function emulatorUpstreams(emulators: RunningEmulators): UpstreamsConfig 
   };
 }
 
+/**
+ * The environment that points a Fleetgraph process at running emulators as if they were the real APIs
+ * (what an operator sets for real upstreams, with the emulators' development credentials).
+ */
+export function emulatorEnv(urls: RunningEmulators['urls']): Record<string, string> {
+  return {
+    KDMS_URL: urls.kdms + KDMS_API_PREFIX,
+    KDMS_TOKEN_URL: urls.kdms + KDMS_TOKEN_PATH,
+    KDMS_CLIENT_ID: DEV_CREDENTIALS.kdms.clientId,
+    KDMS_CLIENT_SECRET: DEV_CREDENTIALS.kdms.clientSecret,
+    KNOX_MANAGE_URL: urls.knoxManage,
+    KNOX_MANAGE_CLIENT_ID: DEV_CREDENTIALS.knoxManage.clientId,
+    KNOX_MANAGE_CLIENT_SECRET: DEV_CREDENTIALS.knoxManage.clientSecret,
+    BOX_URL: urls.box,
+    BOX_API_KEY: DEV_CREDENTIALS.box.apiKey,
+  };
+}
+
 /** Starts the emulators on their usual ports, or on free ones when those are taken (e.g. by `npm run emulators`). */
 export async function startEmbeddedEmulators(options: StartEmulatorsOptions): Promise<RunningEmulators> {
   try {
