@@ -7,7 +7,7 @@ import { parse } from 'graphql';
 import type { SeededFleet } from '../../src/emulators/fleet/seeded-fleet.js';
 import { startTestGraph } from '../helpers/graph.js';
 import type { GraphQLBody, TestGraph } from '../helpers/graph.js';
-import { HELPDESK_SDL, startHelpdeskSubgraph } from '../helpers/helpdesk-subgraph.js';
+import { HELPDESK_SDL, startHelpdeskSubgraph } from '../../examples/helpdesk/helpdesk-subgraph.js';
 
 /** Fleetgraph as a federation subgraph: its SDL, `_entities` batching, and a supergraph with a second subgraph. */
 let graph: TestGraph;

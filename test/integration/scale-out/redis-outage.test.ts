@@ -3,8 +3,8 @@ import { freshImeis, startTestEmulators } from '../../helpers/emulator-targets.j
 import { startTestGraph } from '../../helpers/graph.js';
 import type { TestGraph } from '../../helpers/graph.js';
 import { request } from '../../helpers/http.js';
-import { startRedisServer } from '../../helpers/redis-server.js';
-import type { TestRedis } from '../../helpers/redis-server.js';
+import { startLocalRedis } from '../../../examples/supergraph/local-redis.js';
+import type { LocalRedis } from '../../../examples/supergraph/local-redis.js';
 import { eventually } from '../../helpers/wait.js';
 
 /**
@@ -18,7 +18,7 @@ const DEVICE_PAGE = '{ devices(first: 20) { edges { node { id management { statu
 const UPLOAD_MUTATION =
   'mutation ($imeis: [String!]) { uploadDevices(input: { imeis: $imeis }) { id status } }';
 
-let redis: TestRedis;
+let redis: LocalRedis;
 let emulators: RunningEmulators;
 let graph: TestGraph;
 
@@ -30,7 +30,7 @@ const storeIs = (status: 'UP' | 'DOWN') => () => graph.fleetgraph.server.stores.
 const uploads = () => emulators.requestCounts().kdms[UPLOAD] ?? 0;
 
 beforeAll(async () => {
-  redis = await startRedisServer({ persistent: true });
+  redis = await startLocalRedis({ persistent: true });
   emulators = await startTestEmulators({
     fleet: { size: 100, seed: 'outage' },
     kdms: { async: { asyncDelayMs: 3_600_000 } },

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * A real Redis (Debian's `redis-server`) on a free port, for tests that need state shared by replicas.
- * `persistent` turns on an append-only file in a temp dir, so `restart()` comes back with the data, as a
- * production Redis would; otherwise nothing touches the disk.
+ * A local Redis (Debian's `redis-server`) on a free port, for `npm run supergraph` and the tests that
+ * need state shared by replicas. `persistent` turns on an append-only file in a temp dir, so
+ * `restart()` comes back with the data, as a production Redis would; otherwise nothing touches disk.
  */
-export interface TestRedis {
+export interface LocalRedis {
   url: string;
   port: number;
   /** Kills the server at once (SIGKILL): clients see the connection drop, as in a crash. */
@@ -32,7 +32,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRedisServer(options: { persistent?: boolean } = {}): Promise<TestRedis> {
+export async function startLocalRedis(options: { persistent?: boolean } = {}): Promise<LocalRedis> {
   if (spawnSync('redis-server', ['--version']).error) throw new Error(REDIS_MISSING);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'fleetgraph-redis-'));
