@@ -147,6 +147,11 @@ async function serve(): Promise<void> {
       'Set KDMS_URL, KNOX_MANAGE_URL and BOX_URL (see README) to use real APIs instead.',
       '',
     );
+    if (store.backend === 'redis')
+      lines.push(
+        'NOTE: with CACHE_URL every embedded-mode process starts emulators of its own, whose tokens and jobs the others',
+        'cannot use. For several replicas, point them all at one `npm run emulators` (README: Running more than one replica).',
+      );
   }
   if (!config.auth) {
     lines.push(

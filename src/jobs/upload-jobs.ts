@@ -88,13 +88,15 @@ export class UploadJobService {
     }
   }
 
-  /** Stores jobs KDMS accepted while the store was away; returns how many are still waiting. */
+  /** Stores jobs KDMS accepted while the store was away (throws while it still is); returns how many. */
   async recordUnsaved(): Promise<number> {
+    let recorded = 0;
     for (const job of [...this.unsaved.values()]) {
       await this.record(job);
       this.unsaved.delete(job.id);
+      recorded += 1;
     }
-    return this.unsaved.size;
+    return recorded;
   }
 
   /**

@@ -18,6 +18,7 @@ import type { GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { StoreFactory } from '../cache/create-store.js';
+import { SharedStoreError } from '../cache/errors.js';
 import type { FleetgraphConfig, UpstreamsConfig } from '../config/config.js';
 import { createJobEvents } from '../jobs/job-events.js';
 import type { UploadJob } from '../jobs/upload-job.js';
@@ -342,13 +343,18 @@ export async function createFleetgraphServer({
     ticking = true;
     void (async () => {
       await ensureSubscription();
-      if (await jobs.recordUnsaved()) return; // the store is still away: nothing else can be done
+      const recorded = await jobs.recordUnsaved();
+      if (recorded) logger.info({ recorded }, 'recorded jobs KDMS accepted while the store was away');
       const settled = await jobs.settleOverdue(config.jobs.webhookTimeoutMs);
       if (settled) logger.info({ settled }, 'settled overdue jobs by polling KDMS');
     })()
-      .catch((error: unknown) =>
-        logger.error({ err: error instanceof Error ? error.message : String(error) }, 'job polling failed'),
-      )
+      .catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        // A store outage is logged once by the Redis connection; every tick need not repeat it.
+        if (error instanceof SharedStoreError)
+          logger.debug({ err: message }, 'job polling waits for the store');
+        else logger.error({ err: message }, 'job polling failed');
+      })
       .finally(() => {
         ticking = false;
       });
