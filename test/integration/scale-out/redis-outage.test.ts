@@ -161,3 +161,17 @@ describe('Redis stops while KDMS is accepting an upload', () => {
     }
   });
 });
+
+describe('Redis unreachable at start', () => {
+  it('fails start-up with a message naming CACHE_URL, without its password', async () => {
+    const gone = await startLocalRedis();
+    const port = gone.port;
+    await gone.stop();
+    await expect(
+      startTestGraph({
+        sharedEmulators: emulators,
+        env: { CACHE_URL: `redis://:hunter2@127.0.0.1:${port}`, CACHE_CONNECT_TIMEOUT_MS: '300' },
+      }),
+    ).rejects.toThrow(new RegExp(`^Cannot reach Redis at CACHE_URL \\(redis://127\\.0\\.0\\.1:${port}\\): `));
+  });
+});
