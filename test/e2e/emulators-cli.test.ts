@@ -1,50 +1,26 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { KnoxTokenResponse } from '../../src/upstreams/kdms/kdms.wire.js';
 import type { KnoxManageTokenResponse } from '../../src/upstreams/knox-manage/knox-manage.wire.js';
 import { bearer, postForm, postJson } from '../helpers/http.js';
+import { startTsProcess } from '../helpers/ts-process.js';
+import type { TsProcess } from '../helpers/ts-process.js';
 
 /** `npm run emulators` as a user runs it: a process that prints its URLs and credentials, then serves. */
 describe('fleetgraph emulate (npm run emulators)', () => {
-  let child: ChildProcessWithoutNullStreams;
+  let emulate: TsProcess;
   let output = '';
 
   beforeAll(async () => {
-    child = spawn(
-      process.execPath,
-      [
-        '--import',
-        '@swc-node/register/esm-register',
-        'src/cli.ts',
-        'emulate',
-        '--kdms-port',
-        '0',
-        '--knox-manage-port',
-        '0',
-        '--box-port',
-        '0',
-        '--fleet-size',
-        '300',
-      ],
-      { cwd: process.cwd(), env: { ...process.env, NODE_OPTIONS: '' } },
+    emulate = await startTsProcess(
+      'src/cli.ts',
+      ['emulate', '--kdms-port', '0', '--knox-manage-port', '0', '--box-port', '0', '--fleet-size', '300'],
+      { env: { ...process.env, NODE_OPTIONS: '' }, readyWhen: 'Ctrl+C' },
     );
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', () => output.includes('Ctrl+C') && resolve());
-      child.once('exit', (code) => reject(new Error(`emulators exited with ${code}:\n${output}`)));
-    });
+    output = emulate.output;
   }, 30_000);
 
-  afterAll(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
+  afterAll(() => emulate?.kill());
 
-  const url = (label: string): string => {
-    const match = new RegExp(`${label}\\s+(http://\\S+)`).exec(output);
-    if (!match?.[1]) throw new Error(`no ${label} URL in:\n${output}`);
-    return match[1];
-  };
+  const url = (label: string): string => emulate.find(new RegExp(`${label}\\s+(http://\\S+)`));
 
   it('prints each base URL and the development credentials', () => {
     expect(output).toMatch(/KDMS\s+http:\/\/127\.0\.0\.1:\d+/);
@@ -93,8 +69,6 @@ describe('fleetgraph emulate (npm run emulators)', () => {
   });
 
   it('stops cleanly on SIGTERM', async () => {
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await emulate.terminate()).toBe(0);
   });
 });

@@ -1,26 +1,20 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { startTsProcess } from '../helpers/ts-process.js';
+import type { TsProcess } from '../helpers/ts-process.js';
 
 /** `npm start` as a user runs it on a fresh machine: no configuration, the emulators in-process. */
 describe('fleetgraph serve (npm start) in embedded mode', () => {
-  let child: ChildProcessWithoutNullStreams;
+  let serve: TsProcess;
   let output = '';
 
   beforeAll(async () => {
-    child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'src/cli.ts', 'serve'], {
+    serve = await startTsProcess('src/cli.ts', ['serve'], {
       env: { PATH: process.env.PATH ?? '', PORT: '0', FLEET_SIZE: '200' },
+      readyWhen: 'WARNING',
     });
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', () => output.includes('WARNING') && resolve());
-      child.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${output}`)));
-    });
+    output = serve.output;
   }, 60_000);
 
-  afterAll(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
+  afterAll(() => serve?.kill());
 
   it('prints the graph URL, the Sandbox hint, the emulator URLs and the auth warning', () => {
     expect(output).toMatch(/Fleetgraph \(development\) at http:\/\/localhost:\d+\/graphql/);
@@ -30,7 +24,7 @@ describe('fleetgraph serve (npm start) in embedded mode', () => {
   });
 
   it('answers the fleet page and serves the Sandbox landing page', async () => {
-    const url = /at (http:\/\/localhost:\d+\/graphql)/.exec(output)![1]!;
+    const url = serve.find(/at (http:\/\/localhost:\d+\/graphql)/);
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -47,8 +41,6 @@ describe('fleetgraph serve (npm start) in embedded mode', () => {
   });
 
   it('shuts down on SIGTERM', async () => {
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await serve.terminate()).toBe(0);
   });
 });

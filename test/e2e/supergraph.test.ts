@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import {
   SUPERGRAPH_SDL,
@@ -8,6 +6,8 @@ import {
 } from '../../examples/supergraph/compose-supergraph.js';
 import { REPLICA_HEADER } from '../../examples/supergraph/round-robin-proxy.js';
 import { freshImeis } from '../helpers/emulator-targets.js';
+import { startTsProcess } from '../helpers/ts-process.js';
+import type { TsProcess } from '../helpers/ts-process.js';
 import { eventually } from '../helpers/wait.js';
 
 /** supergraph.yaml, and `npm run supergraph` as a developer runs it: gateway, balancer, two replicas, one Redis. */
@@ -24,13 +24,7 @@ describe('supergraph.yaml', () => {
 });
 
 describe('npm run supergraph', () => {
-  let child: ChildProcessWithoutNullStreams;
-  let output = '';
-  const found = (pattern: RegExp): string => {
-    const match = pattern.exec(output);
-    if (!match?.[1]) throw new Error(`not in the output (${pattern}):\n${output}`);
-    return match[1];
-  };
+  let supergraph: TsProcess;
   const post = async (url: string, query: string, variables: Record<string, unknown> = {}) => {
     const response = await fetch(url, {
       method: 'POST',
@@ -44,24 +38,15 @@ describe('npm run supergraph', () => {
   };
 
   beforeAll(async () => {
-    child = spawn(
-      process.execPath,
-      ['--import', '@swc-node/register/esm-register', 'examples/supergraph/run-supergraph.ts', '--port', '0'],
-      { env: { PATH: process.env.PATH ?? '' } },
-    );
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', () => output.includes('Ctrl+C stops everything') && resolve());
-      child.once('exit', (code) => reject(new Error(`supergraph exited with ${code}:\n${output}`)));
+    supergraph = await startTsProcess('examples/supergraph/run-supergraph.ts', ['--port', '0'], {
+      env: { PATH: process.env.PATH ?? '' },
+      readyWhen: 'Ctrl+C stops everything',
     });
   }, 90_000);
-  afterAll(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
+  afterAll(() => supergraph?.kill());
 
   it('answers through the gateway a query that crosses both subgraphs, in each direction', async () => {
-    const gateway = found(/Supergraph \(@apollo\/gateway\) at (http:\/\/\S+)/);
+    const gateway = supergraph.find(/Supergraph \(@apollo\/gateway\) at (http:\/\/\S+)/);
     const tickets = await post(gateway, '{ tickets { id device { imei management { status } } } }');
     expect(tickets.body.errors).toBeUndefined();
     const list = tickets.body.data?.tickets as Array<{
@@ -80,7 +65,7 @@ describe('npm run supergraph', () => {
   });
 
   it('spreads requests over both replicas; a job created on one is read and settled on the other', async () => {
-    const balancer = found(/behind (http:\/\/\S+\/graphql)/);
+    const balancer = supergraph.find(/behind (http:\/\/\S+\/graphql)/);
     const created = await post(
       balancer,
       'mutation ($imeis: [String!]) { uploadDevices(input: { imeis: $imeis }) { id } }',
@@ -106,16 +91,16 @@ describe('npm run supergraph', () => {
   it('both replicas together asked each upstream for one token', async () => {
     const counts = async (url: string) =>
       (await (await fetch(`${url}/_emulator/requests`)).json()) as Record<string, number>;
-    expect((await counts(found(/KDMS (http:\/\/\S+)/)))['POST /ams/v1/oauth2/token']).toBe(1);
-    expect((await counts(found(/Knox Manage (http:\/\/\S+)/)))['POST /emm/oauth/token']).toBe(1);
+    expect((await counts(supergraph.find(/KDMS (http:\/\/\S+)/)))['POST /ams/v1/oauth2/token']).toBe(1);
+    expect((await counts(supergraph.find(/Knox Manage (http:\/\/\S+)/)))['POST /emm/oauth/token']).toBe(1);
   });
 
   it('stops everything on SIGTERM', async () => {
-    const replicas = [...output.matchAll(/replica-\d\s+(http:\/\/\S+\/graphql)/g)].map((m) => m[1]!);
+    const replicas = [...supergraph.output.matchAll(/replica-\d\s+(http:\/\/\S+\/graphql)/g)].map(
+      (m) => m[1]!,
+    );
     expect(replicas).toHaveLength(2);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await supergraph.terminate()).toBe(0);
     for (const url of replicas) await expect(fetch(url.replace('/graphql', '/healthz'))).rejects.toThrow();
   });
 });
