@@ -6,6 +6,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { startStandaloneServer } from '@apollo/server/standalone';
+import { redactRedisUrl } from '../../src/cache/redis-connection.js';
 import { emulatorEnv, startEmbeddedEmulators } from '../../src/server/embedded-upstreams.js';
 import type { RunningEmulators } from '../../src/emulators/start-emulators.js';
 import { startHelpdeskSubgraph } from '../helpdesk/helpdesk-subgraph.js';
@@ -141,7 +142,7 @@ async function main(): Promise<void> {
   fleetgraph   ${replicaCount} replicas behind ${balancer.url}/graphql (round robin; Knox callbacks too)
 ${replicas.map((r, i) => `    replica-${i + 1}  ${r.url}`).join('\n')}
   helpdesk     ${helpdesk.url}   (the example second subgraph: Device.tickets by IMEI)
-  Redis        ${cacheUrl.replace(/\/\/[^@]*@/, '//')}   (CACHE_URL: tokens, read cache, upload jobs, job events)
+  Redis        ${redactRedisUrl(cacheUrl)}   (CACHE_URL: tokens, read cache, upload jobs, job events)
   emulators    KDMS ${emulators.urls.kdms}  Knox Manage ${emulators.urls.knoxManage}  Box ${emulators.urls.box}
 
 A query that crosses both subgraphs:

@@ -1,14 +1,9 @@
 import { createClient } from '@keyv/redis';
 import type { Logger } from '../observability/logger.js';
 
-/**
- * The process's connections to the shared Redis (`CACHE_URL`): one for commands (every keyv store and
- * lock), one for pub/sub, because a Redis connection that subscribes can do nothing else.
- *
- * Commands fail at once while Redis is away (`disableOfflineQueue`) instead of queueing without bound,
- * and after 2 s when it stops answering, so a request gets a clear error rather than hanging; both connections reconnect on their own and the
- * subscriber re-subscribes.
- */
+/** Reconnect quickly at first, then every 2 s at most, for as long as it takes. */
+const reconnectDelay = (attempt: number): number => Math.min(50 * 2 ** attempt, 2_000);
+
 /** Redis answers in well under a millisecond; two seconds means it is not answering. */
 const COMMAND_TIMEOUT_MS = 2_000;
 
@@ -24,6 +19,14 @@ function createRedisClient(url: string, connectTimeoutMs: number) {
   });
 }
 
+/**
+ * The process's connections to the shared Redis (`CACHE_URL`): one for commands (every keyv store and
+ * lock), one for pub/sub, because a Redis connection that subscribes can do nothing else.
+ *
+ * Commands fail at once while Redis is away (`disableOfflineQueue`) instead of queueing without bound,
+ * and after 2 s when it stops answering, so a request gets a clear error rather than hanging; both
+ * connections reconnect on their own and the subscriber re-subscribes.
+ */
 export interface RedisConnection {
   client: RedisClient;
   /** `redis://host:port/db` without credentials, for logs and /readyz. */
@@ -40,9 +43,6 @@ export interface ConnectRedisOptions {
   /** How long the first connection may take before start-up fails. */
   connectTimeoutMs?: number;
 }
-
-/** Reconnect quickly at first, then every 2 s at most, for as long as it takes. */
-const reconnectDelay = (attempt: number): number => Math.min(50 * 2 ** attempt, 2_000);
 
 export function redactRedisUrl(url: string): string {
   const parsed = new URL(url);

@@ -1,5 +1,4 @@
 import { EventEmitter, on } from 'node:events';
-import { createLocalBroadcast } from '../cache/broadcast.js';
 import type { Broadcast } from '../cache/broadcast.js';
 import type { UploadJob } from './upload-job.js';
 
@@ -13,7 +12,7 @@ export interface JobEvents {
   subscribe(id: string, signal?: AbortSignal): AsyncIterableIterator<UploadJob>;
 }
 
-export function createJobEvents(broadcast: Broadcast<UploadJob> = createLocalBroadcast()): JobEvents {
+export function createJobEvents(broadcast: Broadcast<UploadJob>): JobEvents {
   const emitter = new EventEmitter();
   // Every Sandbox tab watching a job is one listener; the default of 10 would warn on a busy job.
   emitter.setMaxListeners(0);

@@ -1,6 +1,5 @@
 import type { Keyv } from 'keyv';
 import { storeUnreachable } from '../cache/errors.js';
-import { createLocalLocks } from '../cache/locks.js';
 import type { Locks } from '../cache/locks.js';
 import type { KwnKdmsEventNotification } from '../upstreams/kdms/kdms.wire.js';
 import type { UploadJob, UploadJobStatus } from './upload-job.js';
@@ -23,7 +22,7 @@ const UNREACHABLE = 'upload jobs cannot be read or changed until it is back';
 export class UploadJobStore {
   constructor(
     private readonly store: Keyv,
-    private readonly locks: Locks = createLocalLocks(),
+    private readonly locks: Locks,
   ) {}
 
   /** Throws STORE_UNAVAILABLE unless the store answers; checked before anything is sent to KDMS. */

@@ -1,5 +1,4 @@
 import { SharedStoreError } from '../cache/errors.js';
-import { createLocalLocks } from '../cache/locks.js';
 import type { Locks } from '../cache/locks.js';
 import type { KdmsClient } from '../upstreams/kdms/kdms.client.js';
 import { KDMS_MAX_IDS_PER_GET, KDMS_MAX_PAGE_SIZE, KWN_EVENTS } from '../upstreams/kdms/kdms.wire.js';
@@ -37,7 +36,7 @@ export class UploadJobService {
     private readonly kdms: KdmsClient,
     private readonly store: UploadJobStore,
     private readonly events: JobEvents,
-    private readonly locks: Locks = createLocalLocks(),
+    private readonly locks: Locks,
   ) {}
 
   get(id: string): Promise<UploadJob | null> {

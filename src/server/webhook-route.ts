@@ -1,7 +1,7 @@
 import express from 'express';
 import { SharedStoreError } from '../cache/errors.js';
 import type { Router } from 'express';
-import type { UploadJobService } from '../jobs/upload-jobs.js';
+import type { CallbackOutcome, UploadJobService } from '../jobs/upload-jobs.js';
 import type { WebhookVerifier } from '../jobs/webhook-verifier.js';
 import type { Logger } from '../observability/logger.js';
 import { KWN_SIGNATURE_HEADER } from '../upstreams/kdms/kdms.wire.js';
@@ -42,7 +42,7 @@ export function webhookRouter(verifier: WebhookVerifier, jobs: UploadJobService,
         });
         return;
       }
-      let outcome: Awaited<ReturnType<UploadJobService['applyCallback']>>;
+      let outcome: CallbackOutcome;
       try {
         outcome = await jobs.applyCallback(notification);
       } catch (error) {

@@ -1,6 +1,5 @@
 import type { Keyv } from 'keyv';
 import { SharedStoreError } from '../../cache/errors.js';
-import { createLocalLocks } from '../../cache/locks.js';
 import type { Locks } from '../../cache/locks.js';
 import { UpstreamError, upstreamLabel } from '../errors.js';
 import type { UpstreamHttp, UpstreamResponse } from '../upstream-http.js';
@@ -41,7 +40,7 @@ const TOKEN_LOCK = { ttlMs: 30_000, waitMs: 30_000 };
 
 export interface TokenProviderOptions {
   /** Shared across replicas on Redis; in-process otherwise. */
-  locks?: Locks;
+  locks: Locks;
   /** Told when the shared store fails and this process falls back to a token of its own. */
   onStoreError?: (error: unknown) => void;
 }
@@ -55,16 +54,14 @@ export class ClientCredentialsTokenProvider {
   private fetched = 0;
   /** This process's copy of the shared token: most calls need no store round-trip. */
   private current: StoredToken | undefined;
-  private readonly locks: Locks;
 
   constructor(
     private readonly http: UpstreamHttp,
     private readonly credentials: ClientCredentials,
     private readonly store: Keyv,
-    private readonly options: TokenProviderOptions = {},
+    private readonly options: TokenProviderOptions,
   ) {
     this.key = `token:${http.upstream}:${credentials.clientId}:${credentials.scope ?? ''}`;
-    this.locks = options.locks ?? createLocalLocks();
   }
 
   /** Token requests this process made (tests and metrics). */
@@ -89,7 +86,7 @@ export class ClientCredentialsTokenProvider {
     const shared = await this.readShared();
     if (usable(shared, refused)) return this.keep(shared);
     try {
-      return await this.locks.withLock(
+      return await this.options.locks.withLock(
         this.key,
         async () => {
           // Whoever held the lock before us has probably just stored a token.

@@ -88,6 +88,10 @@ describe('Redis stops under a running replica', () => {
     // The shared read cache is away, so Box's list is read again; the token this process holds still works.
     expect(emulators.requestCounts().box['POST /box/srv/1.1/admin/device/list']).toBe(1);
     expect(emulators.requestCounts().kdms['POST /ams/v1/oauth2/token']).toBeUndefined();
+    // …and /metrics counts the cache operations that fell back.
+    const metrics = await (await fetch(graph.url.replace('/graphql', '/metrics'))).text();
+    const fellBack = /^fleetgraph_store_errors_total\{purpose="reads"\} (\d+)$/m.exec(metrics);
+    expect(Number(fellBack?.[1])).toBeGreaterThan(0);
   });
 
   it('while it is away: /readyz answers 503 naming the store, /healthz stays ok', async () => {
