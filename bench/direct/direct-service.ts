@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { createUpstreams } from '../../src/server/create-upstreams.js';
 import type { Upstreams } from '../../src/server/create-upstreams.js';
 import { KDMS_MAX_PAGE_SIZE } from '../../src/upstreams/kdms/kdms.wire.js';
+import { KNOX_MANAGE_MAX_LIMIT } from '../../src/upstreams/knox-manage/knox-manage.wire.js';
 
 /**
  * The benchmark's limit (system c): the same four answers written by hand as plain REST, with the
@@ -83,9 +84,13 @@ async function w3(u: Upstreams, imeis: string[]) {
 }
 
 async function w4(u: Upstreams, userId: string) {
-  const [devices, box] = await Promise.all([u.knoxManage.selectDevicesByUser(userId), u.reads.boxDevices()]);
+  // A user's devices the way the graph reads them: selectDeviceList filtered by owner, one call.
+  const [devices, box] = await Promise.all([
+    u.knoxManage.selectDeviceList({ userId, limit: KNOX_MANAGE_MAX_LIMIT }),
+    u.reads.boxDevices(),
+  ]);
   // The GraphQL operation asks for the first 20 devices: read apps for those only.
-  const list = (devices ?? []).slice(0, 20);
+  const list = devices.items.slice(0, 20);
   const apps = await Promise.all(
     list.map((d) => {
       const a =

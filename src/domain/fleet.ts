@@ -4,19 +4,19 @@
  */
 export type Upstream = 'KDMS' | 'KNOX_MANAGE' | 'BOX';
 
-/** A device as KDMS registered it. */
+/** A device as KDMS registered it. Only `deviceId` is certain: the rest is ASSUMED wire (kdms.wire.ts). */
 export interface DeviceRegistration {
   deviceId: string;
-  customerId: string;
+  customerId: string | null;
   imei: string | null;
   secondaryImei: string | null;
   serialNumber: string | null;
   meid: string | null;
   model: string | null;
-  uploadId: string;
+  uploadId: string | null;
   targetServices: string[];
   /** ISO 8601: domain values stay JSON-safe because they pass through keyv (and Redis). */
-  uploadedAt: string;
+  uploadedAt: string | null;
 }
 
 export type ManagementStatus =
@@ -32,11 +32,12 @@ export type ManagementStatus =
 export interface ManagedDevice {
   deviceId: string;
   /** Knox Manage's name for the device (e.g. `g991b_Android_14`). */
-  mobileId: string;
+  mobileId: string | null;
   imei: string | null;
   secondaryImei: string | null;
   serialNumber: string | null;
-  status: ManagementStatus;
+  /** Null when Knox Manage sent none, or a code it does not document. */
+  status: ManagementStatus | null;
   ownerUserId: string | null;
   phoneNumber: string | null;
   model: string | null;
@@ -52,11 +53,11 @@ export interface ManagedDevice {
 export interface DeviceAccess {
   guid: string;
   cuid: string;
-  name: string;
-  /** Box `disabled`. */
-  loginBlocked: boolean;
-  /** Box `blacklisted`. */
-  purgeAppDataOnNextLogin: boolean;
+  name: string | null;
+  /** Box `disabled`; null when Box did not say. */
+  loginBlocked: boolean | null;
+  /** Box `blacklisted`; null when Box did not say. */
+  purgeAppDataOnNextLogin: boolean | null;
 }
 
 export interface DeviceAccessChange {
@@ -67,7 +68,7 @@ export interface DeviceAccessChange {
 
 export interface DeviceApp {
   id: string;
-  name: string;
+  name: string | null;
   description: string | null;
 }
 
@@ -81,16 +82,19 @@ export interface FleetUser {
   userId: string;
   name: string | null;
   email: string | null;
-  active: boolean;
+  /** Knox Manage's deprecated `enabled`; null when it does not say. */
+  active: boolean | null;
   organization: string | null;
 }
 
 export type AuthenticationOutcome =
   | { kind: 'AUTHENTICATED'; user: FleetUser }
   | { kind: 'REJECTED'; code: string; message: string }
-  | { kind: 'INVALID_INPUT'; code: string; message: string };
+  /** `code` is Knox Manage's result code, or null when Fleetgraph checked the documented rules itself. */
+  | { kind: 'INVALID_INPUT'; code: string | null; message: string };
 
 export interface Page<T> {
   items: T[];
-  total: number;
+  /** Null when the upstream did not say; pagers then read until a short page. */
+  total: number | null;
 }

@@ -90,7 +90,7 @@ export type UpstreamStatus =
   | 'DOWN'
   | 'UP';
 
-export type DeviceDetailFragment = { id: string, imei: string | null, secondaryImei: string | null, serialNumber: string | null, meid: string | null, model: string | null, sources: Array<Upstream> | null, registration: { deviceId: string, customerId: string, uploadId: string, targetServices: Array<string>, uploadedAt: string } | null, management: { deviceId: string, mobileId: string, status: ManagementStatus, phoneNumber: string | null, modelName: string | null, lastConnectedAt: string | null, tags: Array<string>, organization: string | null, owner: { userId: string, name: string | null, email: string | null } | null } | null, access: { guid: string, cuid: string, name: string, loginBlocked: boolean, purgeAppDataOnNextLogin: boolean } | null, apps: Array<{ id: string, name: string, description: string | null }> | null, users: Array<{ userId: string, name: string | null, email: string | null }> | null };
+export type DeviceDetailFragment = { id: string, imei: string | null, secondaryImei: string | null, serialNumber: string | null, meid: string | null, model: string | null, sources: Array<Upstream> | null, registration: { deviceId: string, customerId: string | null, uploadId: string | null, targetServices: Array<string>, uploadedAt: string | null } | null, management: { deviceId: string, mobileId: string | null, status: ManagementStatus | null, phoneNumber: string | null, modelName: string | null, lastConnectedAt: string | null, tags: Array<string>, organization: string | null, owner: { userId: string, name: string | null, email: string | null } | null } | null, access: { guid: string, cuid: string, name: string | null, loginBlocked: boolean | null, purgeAppDataOnNextLogin: boolean | null } | null, apps: Array<{ id: string, name: string | null, description: string | null }> | null, users: Array<{ userId: string, name: string | null, email: string | null }> | null };
 
 export type DeviceDetailQueryVariables = Exact<{
   id?: string | number | null | undefined;
@@ -99,7 +99,7 @@ export type DeviceDetailQueryVariables = Exact<{
 }>;
 
 
-export type DeviceDetailQuery = { device: { id: string, imei: string | null, secondaryImei: string | null, serialNumber: string | null, meid: string | null, model: string | null, sources: Array<Upstream> | null, registration: { deviceId: string, customerId: string, uploadId: string, targetServices: Array<string>, uploadedAt: string } | null, management: { deviceId: string, mobileId: string, status: ManagementStatus, phoneNumber: string | null, modelName: string | null, lastConnectedAt: string | null, tags: Array<string>, organization: string | null, owner: { userId: string, name: string | null, email: string | null } | null } | null, access: { guid: string, cuid: string, name: string, loginBlocked: boolean, purgeAppDataOnNextLogin: boolean } | null, apps: Array<{ id: string, name: string, description: string | null }> | null, users: Array<{ userId: string, name: string | null, email: string | null }> | null } | null };
+export type DeviceDetailQuery = { device: { id: string, imei: string | null, secondaryImei: string | null, serialNumber: string | null, meid: string | null, model: string | null, sources: Array<Upstream> | null, registration: { deviceId: string, customerId: string | null, uploadId: string | null, targetServices: Array<string>, uploadedAt: string | null } | null, management: { deviceId: string, mobileId: string | null, status: ManagementStatus | null, phoneNumber: string | null, modelName: string | null, lastConnectedAt: string | null, tags: Array<string>, organization: string | null, owner: { userId: string, name: string | null, email: string | null } | null } | null, access: { guid: string, cuid: string, name: string | null, loginBlocked: boolean | null, purgeAppDataOnNextLogin: boolean | null } | null, apps: Array<{ id: string, name: string | null, description: string | null }> | null, users: Array<{ userId: string, name: string | null, email: string | null }> | null } | null };
 
 export type UpdateDeviceAccessMutationVariables = Exact<{
   id: string | number;
@@ -107,7 +107,7 @@ export type UpdateDeviceAccessMutationVariables = Exact<{
 }>;
 
 
-export type UpdateDeviceAccessMutation = { updateDeviceAccess: { id: string, access: { name: string, loginBlocked: boolean, purgeAppDataOnNextLogin: boolean } | null } };
+export type UpdateDeviceAccessMutation = { updateDeviceAccess: { id: string, access: { name: string | null, loginBlocked: boolean | null, purgeAppDataOnNextLogin: boolean | null } | null } };
 
 export type FleetPageQueryVariables = Exact<{
   first: number;
@@ -116,7 +116,7 @@ export type FleetPageQueryVariables = Exact<{
 }>;
 
 
-export type FleetPageQuery = { devices: { edges: Array<{ cursor: string, node: { id: string, imei: string | null, serialNumber: string | null, model: string | null, management: { status: ManagementStatus } | null, access: { name: string, loginBlocked: boolean } | null, apps: Array<{ name: string }> | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type FleetPageQuery = { devices: { edges: Array<{ cursor: string, node: { id: string, imei: string | null, serialNumber: string | null, model: string | null, management: { status: ManagementStatus | null } | null, access: { name: string | null, loginBlocked: boolean | null } | null, apps: Array<{ name: string | null }> | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type DeviceIdsQueryVariables = Exact<{
   first: number;
@@ -168,7 +168,7 @@ export type UserWithDevicesQueryVariables = Exact<{
 }>;
 
 
-export type UserWithDevicesQuery = { user: { userId: string, name: string | null, email: string | null, active: boolean | null, organization: string | null, devices: { edges: Array<{ node: { id: string, imei: string | null, serialNumber: string | null, management: { status: ManagementStatus } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null } | null };
+export type UserWithDevicesQuery = { user: { userId: string, name: string | null, email: string | null, active: boolean | null, organization: string | null, devices: { edges: Array<{ node: { id: string, imei: string | null, serialNumber: string | null, management: { status: ManagementStatus | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null } | null };
 
 export type UsersQueryVariables = Exact<{
   first: number;

@@ -1,7 +1,7 @@
 import type { Keyv } from 'keyv';
 import { storeUnreachable } from '../cache/errors.js';
 import type { Locks } from '../cache/locks.js';
-import type { KwnKdmsEventNotification } from '../upstreams/kdms/kdms.wire.js';
+import { KwnKdmsEventNotification } from '../upstreams/kdms/kdms.wire.js';
 import type { UploadJob, UploadJobStatus } from './upload-job.js';
 
 /**
@@ -87,9 +87,13 @@ export class UploadJobStore {
 
   async takeEarlyEvent(uploadId: string): Promise<KwnKdmsEventNotification | null> {
     const key = `early:${uploadId}`;
-    const found = (await this.guard(() => this.store.get(key))) as KwnKdmsEventNotification | undefined;
-    if (found) await this.guard(() => this.store.delete(key));
-    return found ?? null;
+    const found: unknown = await this.guard(() => this.store.get(key));
+    if (found === undefined) return null;
+    await this.guard(() => this.store.delete(key));
+    // Read again through the callback schema (a no-op on what this version kept): a body kept by another
+    // release that no longer fits is dropped, and the poller settles its job.
+    const read = KwnKdmsEventNotification.safeParse(found);
+    return read.success ? read.data : null;
   }
 
   private updateIndex(change: (ids: string[]) => string[]): Promise<void> {

@@ -2,7 +2,11 @@ import { SharedStoreError } from '../cache/errors.js';
 import type { Locks } from '../cache/locks.js';
 import type { KdmsClient } from '../upstreams/kdms/kdms.client.js';
 import { KDMS_MAX_IDS_PER_GET, KDMS_MAX_PAGE_SIZE, KWN_EVENTS } from '../upstreams/kdms/kdms.wire.js';
-import type { KdmsTargetService, KwnKdmsEventNotification } from '../upstreams/kdms/kdms.wire.js';
+import type {
+  KdmsDeviceResult,
+  KdmsTargetService,
+  KwnKdmsEventNotification,
+} from '../upstreams/kdms/kdms.wire.js';
 import type { JobEvents } from './job-events.js';
 import { isSettled, statusFor } from './upload-job.js';
 import type { DeviceFailure, UploadJob, UploadJobOperation } from './upload-job.js';
@@ -22,6 +26,13 @@ export interface SubmitRequest {
 }
 
 export type CallbackOutcome = 'applied' | 'duplicate' | 'stale' | 'early';
+
+/**
+ * A device KDMS did not take. The result body is assumed: `status` decides when it is there (anything but
+ * SUCCESS failed); without one, an error code is what tells a failure.
+ */
+const isFailure = (result: KdmsDeviceResult): boolean =>
+  result.status !== null ? result.status.toUpperCase() !== 'SUCCESS' : result.errorCode !== null;
 
 /** Settling a 10,000-device job by polling reads KDMS 10 times: seconds, far below the TTL. */
 const JOB_LOCK = { ttlMs: 60_000, waitMs: 30_000 };
@@ -130,15 +141,15 @@ export class UploadJobService {
       return 'early';
     }
     const expected = job.operation === 'UPLOAD' ? KWN_EVENTS.upload : KWN_EVENTS.delete;
+    // The event name is part of the assumed body: a callback without one does not contradict the job.
+    const otherEvent = notification.eventType !== null && notification.eventType !== expected;
     // A callback is authoritative over a poll (it carries KDMS's reasons); nothing overrides a callback.
-    if (notification.eventType !== expected || job.settledBy === 'WEBHOOK') return 'stale';
-    const failures: DeviceFailure[] = notification.data.results
-      .filter((r) => r.status === 'FAILURE')
-      .map((r) => ({
-        identifier: r.deviceId,
-        code: r.errorCode ?? 'UNKNOWN',
-        message: r.errorMessage ?? '',
-      }));
+    if (otherEvent || job.settledBy === 'WEBHOOK') return 'stale';
+    const failures: DeviceFailure[] = notification.data.results.filter(isFailure).map((r) => ({
+      identifier: r.deviceId,
+      code: r.errorCode ?? 'UNKNOWN',
+      message: r.errorMessage ?? '',
+    }));
     const succeeded = notification.data.results.length - failures.length;
     await this.save({
       ...job,
@@ -147,7 +158,7 @@ export class UploadJobService {
       failed: job.requested - succeeded,
       failures,
       settledBy: 'WEBHOOK',
-      completedAt: notification.eventTime,
+      completedAt: notification.eventTime ?? new Date().toISOString(),
       version: job.version + 1,
     });
     return 'applied';

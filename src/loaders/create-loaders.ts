@@ -13,6 +13,10 @@ import type { BoxClient } from '../upstreams/box/box.client.js';
 import type { KdmsClient } from '../upstreams/kdms/kdms.client.js';
 import { KDMS_MAX_IDS_PER_GET, KDMS_MAX_PAGE_SIZE } from '../upstreams/kdms/kdms.wire.js';
 import type { KnoxManageClient } from '../upstreams/knox-manage/knox-manage.client.js';
+import {
+  KNOX_MANAGE_MAX_LIMIT,
+  KNOX_MANAGE_MAX_USER_IDS_PER_READ,
+} from '../upstreams/knox-manage/knox-manage.wire.js';
 import { mapSettled } from './concurrency.js';
 import type { BoxDeviceIndex, KnoxManageDeviceIndex, UpstreamReads } from './upstream-reads.js';
 
@@ -131,24 +135,33 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     Number.MAX_SAFE_INTEGER,
   );
 
+  /** Users by id: one `selectUsers` with `extraCondition.userIds` per batch, or the list this request read. */
   const userById = loader<FleetUser | null>(
     'userById',
     async (userIds) => {
-      const users = await userIndex();
-      return userIds.map((id) => users.get(id) ?? null);
+      if (batching) {
+        const users = memo.has('km:users')
+          ? await userIndex()
+          : new Map((await knoxManage.selectUsers({ userIds })).items.map((u) => [u.userId, u]));
+        return userIds.map((id) => users.get(id) ?? null);
+      }
+      return mapSettled(userIds, 1, (id) => knoxManage.selectUserWithId(id));
     },
-    Number.MAX_SAFE_INTEGER,
+    KNOX_MANAGE_MAX_USER_IDS_PER_READ,
   );
 
-  /** A user's devices; null when Knox Manage does not know the user (per-user reads tell; the list cannot). */
-  const managedByUser = loader<ManagedDevice[] | null>(
+  /** A user's devices: selectDeviceList filtered by owner (one call a user), or the list this request read. */
+  const managedByUser = loader<ManagedDevice[]>(
     'managedDevicesByUser',
     async (userIds) => {
       if (batching && (userIds.length > reads.knoxManageListCost || memo.has('km:devices'))) {
         const index = await knoxManageIndex();
         return userIds.map((id) => index.byUser.get(id) ?? []);
       }
-      return mapSettled(userIds, PER_DEVICE_CONCURRENCY, (id) => knoxManage.selectDevicesByUser(id));
+      return mapSettled(userIds, PER_DEVICE_CONCURRENCY, async (userId) => {
+        const page = await knoxManage.selectDeviceList({ userId, limit: KNOX_MANAGE_MAX_LIMIT });
+        return page.items;
+      });
     },
     Number.MAX_SAFE_INTEGER,
   );
@@ -199,14 +212,17 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
       return userById.load(userId);
     },
 
-    async devicesOfUser(userId: string): Promise<ManagedDevice[]> {
-      return (await managedByUser.load(userId)) ?? [];
+    devicesOfUser(userId: string): Promise<ManagedDevice[]> {
+      return managedByUser.load(userId);
     },
 
-    /** Whether Knox Manage knows the user: asked with the user's device list, which `devices` then reuses. */
+    /**
+     * Whether Knox Manage knows the user. A user who owns devices exists: asked with the user's device
+     * list, which `devices` then reuses; only a user without devices costs a user read.
+     */
     async userExists(userId: string): Promise<boolean> {
-      if (!batching) return (await userById.load(userId)) !== null;
-      return (await managedByUser.load(userId)) !== null;
+      if (batching && (await managedByUser.load(userId)).length > 0) return true;
+      return (await userById.load(userId)) !== null;
     },
 
     /** A device by one identifier, or null when no API knows it (each API asked at most once). */

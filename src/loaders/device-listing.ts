@@ -124,7 +124,10 @@ export async function listDevices(
           ref: { ...refFromManaged(managed), ...(plan.dedupe ? { registration: null } : {}) },
         });
       }
-      const exhausted = page.items.length === 0 || offset + page.items.length >= page.total;
+      // Without a total, a short page is the last one.
+      const exhausted =
+        page.items.length === 0 ||
+        (page.total === null ? page.items.length < limit : offset + page.items.length >= page.total);
       if (exhausted && next >= offset + page.items.length) [phase, position] = [phase + 1, null];
       else position = next;
       continue;

@@ -1,5 +1,12 @@
 import type { Keyv } from 'keyv';
-import type { DeviceAccess, DeviceApp, DeviceAppUser, FleetUser, ManagedDevice } from '../domain/fleet.js';
+import type {
+  DeviceAccess,
+  DeviceApp,
+  DeviceAppUser,
+  FleetUser,
+  ManagedDevice,
+  Page,
+} from '../domain/fleet.js';
 import type { BoxClient } from '../upstreams/box/box.client.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { KnoxManageClient } from '../upstreams/knox-manage/knox-manage.client.js';
@@ -78,10 +85,13 @@ export class UpstreamReads {
     return indexOnce(this.knoxManageIndexes, all, indexManagedDevices);
   }
 
+  /** Every Knox Manage user, in its order: `selectUsers` does not page, one call reads them all. */
+  async knoxManageUserList(): Promise<FleetUser[]> {
+    return this.cached(READ_KEYS.knoxManageUsers, async () => (await this.knoxManage.selectUsers()).items);
+  }
+
   async knoxManageUsers(): Promise<Map<string, FleetUser>> {
-    const all = await this.cached(READ_KEYS.knoxManageUsers, () =>
-      this.readAllPages((start) => this.knoxManage.selectUsers(start, KNOX_MANAGE_MAX_LIMIT)),
-    );
+    const all = await this.knoxManageUserList();
     return indexOnce(this.userIndexes, all, (users) => new Map(users.map((u) => [u.userId, u])));
   }
 
@@ -134,10 +144,15 @@ export class UpstreamReads {
   }
 
   /** Reads page 0, then the remaining pages of the collection concurrently. */
-  private async readAllPages<T>(
-    readPage: (start: number) => Promise<{ items: T[]; total: number }>,
-  ): Promise<T[]> {
+  /** With a total the remaining pages are read at once; without one, one after another to a short page. */
+  private async readAllPages<T>(readPage: (start: number) => Promise<Page<T>>): Promise<T[]> {
     const first = await readPage(0);
+    if (first.total === null) {
+      const items = [...first.items];
+      for (let page = first; page.items.length === KNOX_MANAGE_MAX_LIMIT; items.push(...page.items))
+        page = await readPage(items.length);
+      return items;
+    }
     const starts: number[] = [];
     for (let start = KNOX_MANAGE_MAX_LIMIT; start < first.total; start += KNOX_MANAGE_MAX_LIMIT)
       starts.push(start);

@@ -42,7 +42,11 @@ export function createContext({
     loaders,
     listings: {
       devices: (request) => listDevices(upstreams, loaders, request),
-      users: (start, limit) => upstreams.knoxManage.selectUsers(start, limit),
+      users: async (start, limit) => {
+        // Knox Manage does not page users: the whole list (cached like the device lists) is sliced here.
+        const all = await upstreams.reads.knoxManageUserList();
+        return { items: all.slice(start, start + limit), total: all.length };
+      },
       uploadDevices: (uploadId, first, after) =>
         listUploadDevices(upstreams, loaders, uploadId, first, after),
     },
@@ -95,7 +99,7 @@ async function checkUpstreams(upstreams: Upstreams): Promise<UpstreamHealthRepor
   };
   return Promise.all([
     check('KDMS', () => upstreams.kdms.getDevices({ pageSize: 1 })),
-    check('KNOX_MANAGE', () => upstreams.knoxManage.selectUsers(0, 1)),
+    check('KNOX_MANAGE', () => upstreams.knoxManage.selectUserWithId('fleetgraph-health-check')),
     // An unknown cuid answers 404 when the key is good: reachability without reading the whole list.
     check('BOX', () => upstreams.box.readDevice('fleetgraph-health-check')),
   ]);

@@ -4,13 +4,15 @@ import type { Router } from 'express';
 import type { CallbackOutcome, UploadJobService } from '../jobs/upload-jobs.js';
 import type { WebhookVerifier } from '../jobs/webhook-verifier.js';
 import type { Logger } from '../observability/logger.js';
-import { KWN_SIGNATURE_HEADER } from '../upstreams/kdms/kdms.wire.js';
-import type { KwnKdmsEventNotification } from '../upstreams/kdms/kdms.wire.js';
+import { formatJsonPath } from '../upstreams/errors.js';
+import { KWN_SIGNATURE_HEADER, KwnKdmsEventNotification } from '../upstreams/kdms/kdms.wire.js';
 
 /**
  * `POST /webhooks/knox`: Knox Webhook Notification callbacks for KDMS uploads and deletes. The raw body
  * is verified against its JWS before it is parsed; anything unsigned or forged gets 401 and changes
- * nothing. Duplicates and callbacks that arrive before their job answer 200 too, so KWN stops retrying.
+ * nothing. A signed body is then read through the callback schema (kdms.wire.ts); one that does not fit
+ * gets 400 naming the JSON path. Duplicates and callbacks that arrive before their job answer 200 too,
+ * so KWN stops retrying.
  */
 export const WEBHOOK_PATH = '/webhooks/knox';
 
@@ -25,23 +27,14 @@ export function webhookRouter(verifier: WebhookVerifier, jobs: UploadJobService,
         res.status(401).json({ error: 'invalid_signature', message: verdict.reason });
         return;
       }
-      let notification: KwnKdmsEventNotification;
-      try {
-        notification = JSON.parse(body.toString('utf8')) as KwnKdmsEventNotification;
-        if (
-          typeof notification?.eventId !== 'string' ||
-          typeof notification?.data?.uploadId !== 'string' ||
-          !Array.isArray(notification.data.results)
-        ) {
-          throw new Error('not a KDMS event');
-        }
-      } catch (error) {
-        res.status(400).json({
-          error: 'invalid_body',
-          message: error instanceof Error ? error.message : 'unreadable body',
-        });
+      const read = readNotification(body);
+      if (!read.ok) {
+        // Signed by Knox, yet not a body we can apply: nothing changes, and the poller settles the job.
+        logger.warn({ path: read.path, problem: read.message }, 'webhook refused (400)');
+        res.status(400).json({ error: 'invalid_body', message: read.message, path: read.path });
         return;
       }
+      const notification = read.notification;
       let outcome: CallbackOutcome;
       try {
         outcome = await jobs.applyCallback(notification);
@@ -63,4 +56,24 @@ export function webhookRouter(verifier: WebhookVerifier, jobs: UploadJobService,
     })().catch(next);
   });
   return router;
+}
+
+type ReadNotification =
+  { ok: true; notification: KwnKdmsEventNotification } | { ok: false; path: string; message: string };
+
+/** The callback body as JSON, read through the KDMS callback schema. */
+function readNotification(body: Buffer): ReadNotification {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { ok: false, path: '(the body)', message: 'the body is not JSON' };
+  }
+  const read = KwnKdmsEventNotification.safeParse(json);
+  if (read.success) return { ok: true, notification: read.data };
+  const issue = read.error.issues[0];
+  const path = formatJsonPath(issue?.path ?? []);
+  const problem = (issue?.message ?? 'unreadable').replace(/^Invalid input: /, '');
+  const more = read.error.issues.length > 1 ? ` (and ${read.error.issues.length - 1} more)` : '';
+  return { ok: false, path, message: `not a KDMS callback: ${path}: ${problem}${more}` };
 }

@@ -78,3 +78,50 @@ export class CircuitOpenError extends UpstreamError {
     this.name = 'CircuitOpenError';
   }
 }
+
+/** One problem zod found, as much of it as the message needs. */
+export interface ContractIssue {
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+}
+
+/** `devices[3].imei` */
+export function formatJsonPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out || '(the body)';
+}
+
+/**
+ * The upstream answered, but not in a shape Fleetgraph can read: "KDMS getDevices: devices[3].imei:
+ * expected string, received object". The first problem is in the message; the count says how many more.
+ */
+export class UpstreamContractError extends UpstreamError {
+  readonly jsonPath: string;
+
+  constructor(
+    context: { upstream: UpstreamName; endpoint: string; status?: number },
+    issues: readonly ContractIssue[],
+  ) {
+    const first = issues[0];
+    const operation = context.endpoint.split('/').pop() ?? context.endpoint;
+    const jsonPath = first ? formatJsonPath(first.path) : '(the body)';
+    const problem = (first?.message ?? 'unreadable').replace(/^Invalid input: /, '');
+    const more =
+      issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+    super(
+      'UPSTREAM_ERROR',
+      `${upstreamLabel(context.upstream)} ${operation}: ${jsonPath}: ${problem}${more}`,
+      {
+        upstream: context.upstream,
+        endpoint: context.endpoint,
+        ...(context.status !== undefined ? { status: context.status } : {}),
+      },
+    );
+    this.name = 'UpstreamContractError';
+    this.jsonPath = jsonPath;
+  }
+}

@@ -3,10 +3,12 @@ import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got from 'got';
 import type { Got, Response } from 'got';
+import type { z } from 'zod';
 import CircuitBreaker from 'opossum';
 import { REQUEST_ID_HEADER } from '../observability/request-scope.js';
 import { CircuitOpenError, UpstreamError, codeForStatus, upstreamLabel } from './errors.js';
 import type { UpstreamName } from './errors.js';
+import { readWire } from './wire-schema.js';
 
 /**
  * The HTTP seam of every upstream client, and the one place that decides what an HTTP outcome means:
@@ -76,6 +78,8 @@ export interface UpstreamRequest {
   path: string;
   json?: unknown;
   form?: Record<string, string | number | undefined>;
+  /** Query parameters (repeated names allowed). */
+  query?: URLSearchParams;
   headers?: Record<string, string>;
   /** Safe to send twice (reads, token requests). Only these are retried. */
   idempotent?: boolean;
@@ -276,6 +280,7 @@ export class UpstreamHttp {
         headers,
         ...(request.json !== undefined ? { json: request.json } : {}),
         ...(form ? { form } : {}),
+        ...(request.query ? { searchParams: request.query } : {}),
       });
     } catch (error) {
       const reason =
@@ -293,22 +298,33 @@ export class UpstreamHttp {
     return { status: response.statusCode, headers: response.headers, body: response.body };
   }
 
-  /** Parses a JSON body, turning a malformed one into UPSTREAM_ERROR. */
-  parseJson<T>(response: UpstreamResponse, endpoint: string): T {
-    try {
-      return JSON.parse(response.body) as T;
-    } catch (cause) {
+  /**
+   * The one way an upstream body becomes data: parsed as JSON, then read through the API's schema
+   * (wire-schema.ts). A body that is not JSON (an HTML error page behind a 200, a cut-off answer) or
+   * does not fit the schema becomes UPSTREAM_ERROR naming the upstream, the endpoint and the JSON path.
+   */
+  readJson<S extends z.ZodType>(response: UpstreamResponse, schema: S, endpoint: string): z.output<S> {
+    const parsed = parseBody(response.body);
+    if (!parsed.ok) {
+      const type = String(response.headers['content-type'] ?? '')
+        .split(';')[0]
+        ?.trim();
+      const what = type && !type.includes('json') ? `${type} instead of JSON` : 'malformed JSON';
       throw new UpstreamError(
         'UPSTREAM_ERROR',
-        `${upstreamLabel(this.upstream)} answered malformed JSON on ${endpoint}`,
-        {
-          upstream: this.upstream,
-          endpoint,
-          status: response.status,
-          cause,
-        },
+        `${upstreamLabel(this.upstream)} answered ${what} on ${endpoint}`,
+        { upstream: this.upstream, endpoint, status: response.status, cause: parsed.error },
       );
     }
+    return readWire(schema, parsed.value, { upstream: this.upstream, endpoint, status: response.status });
+  }
+
+  /** The upstream's own error body, read through `schema`; undefined when it sent none we can read. */
+  readErrorBody<S extends z.ZodType>(response: UpstreamResponse, schema: S): z.output<S> | undefined {
+    const parsed = parseBody(response.body);
+    if (!parsed.ok) return undefined;
+    const read = schema.safeParse(parsed.value);
+    return read.success ? read.data : undefined;
   }
 
   /** The error for a non-success HTTP status; `detail` is the upstream's own message when it gave one. */
@@ -328,5 +344,13 @@ export class UpstreamHttp {
       ...(detail?.code ? { upstreamCode: detail.code } : {}),
       ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
     });
+  }
+}
+
+function parseBody(body: string): { ok: true; value: unknown } | { ok: false; error: unknown } {
+  try {
+    return { ok: true, value: JSON.parse(body) };
+  } catch (error) {
+    return { ok: false, error };
   }
 }

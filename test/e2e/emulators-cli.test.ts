@@ -52,12 +52,12 @@ describe('fleetgraph emulate (npm run emulators)', () => {
     const list = await postForm(
       `${km}/emm/oapi/device/selectDeviceList`,
       { deviceStatus: 'A' },
-      bearer(kmToken.json.access_token),
+      bearer(String(kmToken.json.access_token)),
     );
     expect(list.json).toMatchObject({
       resultCode: '0',
       resultMessage: 'No Error',
-      resultValue: { total: expect.any(Number), deviceList: expect.any(Array) },
+      resultValue: { total: expect.any(String), devicelist: expect.any(Array) },
     });
 
     const box = await postJson(

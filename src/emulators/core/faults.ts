@@ -1,3 +1,6 @@
+import { SHAPE_VARIANTS } from './shape-variants.js';
+import type { ShapeVariant } from './shape-variants.js';
+
 /**
  * Fault injection settings for one emulator. Set at start (`startEmulators({ kdms: { faults } })`) or at
  * run time over HTTP (`PUT /_emulator/faults` merges, `DELETE /_emulator/faults` clears). Deterministic
@@ -22,6 +25,8 @@ export interface FaultSettings {
   malformedJsonRate: number;
   /** The next N JSON bodies are cut in half. */
   malformedJsonNext: number;
+  /** Valid-but-different shapes for successful JSON answers (see shape-variants.ts). */
+  shapeVariants: ShapeVariant[];
   /** Only requests whose path starts with one of these are affected; empty means every API path. */
   paths: string[];
 }
@@ -37,6 +42,7 @@ export const NO_FAULTS: Readonly<FaultSettings> = Object.freeze({
   slowBodyMs: 0,
   malformedJsonRate: 0,
   malformedJsonNext: 0,
+  shapeVariants: [],
   paths: [],
 });
 
@@ -65,7 +71,11 @@ export function mergeFaults(
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
     return { faults: current, problems: ['faults must be a JSON object'] };
   }
-  const next: FaultSettings = { ...current, paths: [...current.paths] };
+  const next: FaultSettings = {
+    ...current,
+    paths: [...current.paths],
+    shapeVariants: [...current.shapeVariants],
+  };
   for (const [key, value] of Object.entries(patch)) {
     if ((NUMERIC_FIELDS as readonly string[]).includes(key)) {
       const field = key as (typeof NUMERIC_FIELDS)[number];
@@ -81,6 +91,13 @@ export function mergeFaults(
       if (value !== 500 && value !== 503)
         problems.push(`errorStatus must be 500 or 503, got ${JSON.stringify(value)}`);
       else next.errorStatus = value;
+    } else if (key === 'shapeVariants') {
+      const known = SHAPE_VARIANTS as readonly unknown[];
+      if (!Array.isArray(value) || !value.every((v) => known.includes(v))) {
+        problems.push(`shapeVariants must be an array of ${SHAPE_VARIANTS.join(', ')}`);
+      } else {
+        next.shapeVariants = [...new Set(value as ShapeVariant[])];
+      }
     } else if (key === 'paths') {
       if (!Array.isArray(value) || !value.every((p) => typeof p === 'string' && p.startsWith('/'))) {
         problems.push('paths must be an array of path prefixes starting with "/"');

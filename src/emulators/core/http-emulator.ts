@@ -2,9 +2,12 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { z } from 'zod';
 import { NO_FAULTS, mergeFaults } from './faults.js';
 import type { FaultSettings } from './faults.js';
 import type { SeededRandom } from './seeded-random.js';
+import { varyShape } from './shape-variants.js';
+import type { AlternativeSpelling, JsonSchema } from './shape-variants.js';
 
 /**
  * The HTTP machinery the three emulators share: routing, body reading, per-endpoint request counters,
@@ -31,6 +34,40 @@ export interface EmulatorReply {
   headers?: Record<string, string>;
 }
 
+/**
+ * What an API route speaks, written with the API's wire schemas: the emulator's OpenAPI document is
+ * built from these (openapi.ts), and the shape-variant faults read which fields are optional from the
+ * 200 response schema.
+ */
+export interface RouteContract {
+  operationId: string;
+  summary?: string;
+  /** Query parameters (an object schema). */
+  query?: z.ZodType;
+  /** The request body: JSON, or form fields (application/x-www-form-urlencoded). */
+  body?: { json: z.ZodType } | { form: z.ZodType };
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /** Security requirement name from the document's schemes; null for an open route. */
+  security: string | null;
+  /** The API's alternative spellings of a 200 answer, for the `altSpellings` shape variant. */
+  alternative?: AlternativeSpelling;
+}
+
+export interface ApiOperation {
+  method: string;
+  template: string;
+  contract: RouteContract;
+}
+
+/** One answer an API route gave, as sent (after faults), for tests that check answers against a contract. */
+export interface ObservedReply {
+  method: string;
+  /** The route template, e.g. `/emm/oapi/device/selectDeviceList`. */
+  route: string;
+  status: number;
+  body: unknown;
+}
+
 export type RouteHandler = (request: EmulatorRequest) => EmulatorReply | Promise<EmulatorReply>;
 /** Runs before every counted API route; a reply short-circuits the handler (auth, rate limits). */
 export type Guard = (request: EmulatorRequest) => EmulatorReply | undefined;
@@ -50,8 +87,8 @@ interface Route {
   pattern: RegExp | null;
   paramNames: string[];
   handler: RouteHandler;
-  /** Control and discovery routes are neither counted nor faulted. */
-  api: boolean;
+  /** Control and discovery routes have none, and are neither counted nor faulted. */
+  contract: RouteContract | null;
 }
 
 /** Bodies above this are refused with 413: 10,000 IMEIs as JSON are about 200 kB. */
@@ -73,6 +110,7 @@ export class HttpEmulator {
   readonly name: string;
   private readonly routes: Route[] = [];
   private readonly guards: Guard[] = [];
+  private readonly observers = new Set<(reply: ObservedReply) => void>();
   private readonly counts = new Map<string, number>();
   /** The last x-request-id values API requests carried, newest last (for tracing tests). */
   private readonly requestIds: string[] = [];
@@ -93,23 +131,37 @@ export class HttpEmulator {
     this.addControlRoutes();
   }
 
-  /** An API route: counted, faulted and guarded. `template` may hold `{name}` segments. */
-  route(methods: string | string[], template: string, handler: RouteHandler): void {
-    this.addRoute(methods, template, handler, true);
+  /** An API route: counted, faulted, guarded and documented. `template` may hold `{name}` segments. */
+  route(methods: string | string[], template: string, contract: RouteContract, handler: RouteHandler): void {
+    this.addRoute(methods, template, handler, contract);
   }
 
   /** A route outside the API proper (control, discovery): never counted, faulted or guarded. */
   controlRoute(methods: string | string[], template: string, handler: RouteHandler): void {
-    this.addRoute(methods, template, handler, false);
+    this.addRoute(methods, template, handler, null);
   }
 
   guard(guard: Guard): void {
     this.guards.push(guard);
   }
 
+  /** Calls `observer` with every answer an API route sends; returns the function that stops it. */
+  observe(observer: (reply: ObservedReply) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
   /** Every API route as `METHOD template`, for checking the OpenAPI document against what is served. */
   apiRoutes(): string[] {
-    return this.routes.filter((r) => r.api).flatMap((r) => [...r.methods].map((m) => `${m} ${r.template}`));
+    return this.apiOperations().map((o) => `${o.method} ${o.template}`);
+  }
+
+  apiOperations(): ApiOperation[] {
+    return this.routes.flatMap((r) =>
+      r.contract
+        ? [...r.methods].map((method) => ({ method, template: r.template, contract: r.contract! }))
+        : [],
+    );
   }
 
   get faults(): Readonly<FaultSettings> {
@@ -124,7 +176,7 @@ export class HttpEmulator {
   }
 
   clearFaults(): void {
-    this.currentFaults = { ...NO_FAULTS, paths: [] };
+    this.currentFaults = { ...NO_FAULTS, paths: [], shapeVariants: [] };
   }
 
   requestCounts(): Record<string, number> {
@@ -174,7 +226,12 @@ export class HttpEmulator {
     });
   }
 
-  private addRoute(methods: string | string[], template: string, handler: RouteHandler, api: boolean): void {
+  private addRoute(
+    methods: string | string[],
+    template: string,
+    handler: RouteHandler,
+    contract: RouteContract | null,
+  ): void {
     const { pattern, paramNames } = compileTemplate(template);
     const list = Array.isArray(methods) ? methods : [methods];
     this.routes.push({
@@ -183,7 +240,7 @@ export class HttpEmulator {
       pattern,
       paramNames,
       handler,
-      api,
+      contract,
     });
   }
 
@@ -246,7 +303,7 @@ export class HttpEmulator {
     const body = await readBody(req);
     const found = this.match(method, path);
     const route = typeof found === 'object' && found ? found.route : null;
-    const api = route ? route.api : true;
+    const api = route ? route.contract !== null : true;
     if (api) {
       this.count(`${method} ${route?.template ?? path}`);
       const requestId = req.headers['x-request-id'];
@@ -290,7 +347,33 @@ export class HttpEmulator {
     let reply: EmulatorReply | undefined;
     if (api) for (const guard of this.guards) if ((reply = guard(request))) break;
     reply ??= await found.route.handler(request);
+    if (faulted && found.route.contract) reply = this.varyShape(reply, found.route.contract);
+    if (found.route.contract)
+      for (const observer of this.observers)
+        observer({
+          method,
+          route: found.route.template,
+          status: reply.status,
+          body: reply.body ?? reply.text,
+        });
     await this.send(res, reply, faulted);
+  }
+
+  /** The shape-variant faults, on successful JSON answers only (errors keep their documented shape). */
+  private varyShape(reply: EmulatorReply, contract: RouteContract): EmulatorReply {
+    const kinds = this.currentFaults.shapeVariants;
+    if (kinds.length === 0 || reply.status !== 200 || reply.body === undefined) return reply;
+    const schema = contract.responses[200]?.schema;
+    const varied = varyShape(
+      reply.body,
+      kinds,
+      schema ? responseJsonSchema(schema) : undefined,
+      contract.alternative,
+      this.random,
+    );
+    return varied.kind === 'html'
+      ? { status: 200, text: varied.text, contentType: 'text/html; charset=utf-8' }
+      : { ...reply, body: varied.body };
   }
 
   private count(key: string): void {
@@ -362,6 +445,18 @@ export class HttpEmulator {
     }
     res.end();
   }
+}
+
+const jsonSchemas = new WeakMap<z.ZodType, JsonSchema>();
+
+/** The input side of a response schema as plain JSON Schema, once per schema. */
+function responseJsonSchema(schema: z.ZodType): JsonSchema {
+  let json = jsonSchemas.get(schema);
+  if (!json) {
+    json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+    jsonSchemas.set(schema, json);
+  }
+  return json;
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer | null> {

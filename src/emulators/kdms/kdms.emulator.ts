@@ -1,16 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import { deviceIdentifierKind } from '../../domain/device-identifiers.js';
+import { formatJsonPath } from '../../upstreams/errors.js';
 import {
   KDMS_API_PREFIX,
-  KDMS_DEFAULT_PAGE_SIZE,
   KDMS_DEVICE_NOT_FOUND_MESSAGE,
   KDMS_ERROR_CODES,
-  KDMS_MAX_DEVICES_PER_OPERATION,
-  KDMS_MAX_IDS_PER_GET,
-  KDMS_MAX_PAGE_SIZE,
   KDMS_PATHS,
   KDMS_SCOPES,
-  KDMS_TARGET_SERVICES,
   KDMS_TOKEN_PATH,
   KNOX_TOKEN_DEFAULT_TTL_SECONDS,
   KNOX_TOKEN_MAX_TTL_SECONDS,
@@ -19,32 +16,39 @@ import {
   KWN_SIGNATURE_HEADER,
   KWN_SUBSCRIPTIONS_PATH,
   KWN_TRACE_ID_HEADER,
+  KdmsDeviceOperationRequest,
+  KdmsErrorResponse,
+  KdmsGetDevicesRequest,
+  KdmsGetDevicesResponse,
+  KdmsOperationAccepted,
+  KnoxOAuthError,
+  KnoxTokenRequest,
+  KnoxTokenResponse,
+  KwnErrorResponse,
+  KwnSubscription,
+  KwnSubscriptionList,
+  KwnSubscriptionRequest,
   kdmsErrorMessage,
 } from '../../upstreams/kdms/kdms.wire.js';
 import type {
   KdmsDevice,
   KdmsDeviceResult,
   KdmsErrorCode,
-  KdmsErrorResponse,
-  KdmsGetDevicesResponse,
-  KdmsOperationAccepted,
   KdmsScope,
   KdmsTargetService,
-  KnoxTokenResponse,
-  KwnErrorResponse,
   KwnKdmsEvent,
   KwnKdmsEventNotification,
-  KwnSubscription,
-  OAuthErrorResponse,
 } from '../../upstreams/kdms/kdms.wire.js';
 import { HttpEmulator, bearerToken, parseFormBody, parseJsonBody } from '../core/http-emulator.js';
-import type { EmulatorReply, EmulatorRequest } from '../core/http-emulator.js';
+import type { EmulatorReply, EmulatorRequest, RouteContract } from '../core/http-emulator.js';
 import type { FaultSettings } from '../core/faults.js';
 import { OAuthTokenStore } from '../core/oauth-token-store.js';
+import { buildOpenApiDocument } from '../core/openapi.js';
 import { createSeededRandom } from '../core/seeded-random.js';
+import type { SeededRandom } from '../core/seeded-random.js';
 import type { SeededFleet } from '../fleet/seeded-fleet.js';
 import { DEV_CREDENTIALS } from '../dev-credentials.js';
-import { kdmsOpenApi } from './kdms.openapi.js';
+import { kdmsOpenApiInfo, KDMS_SECURITY } from './kdms.openapi.js';
 import { createWebhookSigner } from './webhook-signer.js';
 import type { WebhookSigner } from './webhook-signer.js';
 
@@ -108,8 +112,32 @@ const SCOPES_FOR = {
   subscriptions: [KDMS_SCOPES.all, KDMS_SCOPES.upload, KDMS_SCOPES.delete],
 } as const;
 
+/** A subscription as the emulator keeps it and answers it: every field of the assumed contract. */
+interface StoredSubscription {
+  subscriptionId: string;
+  callbackUrl: string;
+  events: string[];
+  description: string | null;
+  status: 'ACTIVE';
+  createdAt: string;
+  updatedAt: string;
+}
+/** Why a bearer token may not be used for an operation. */
+interface AccessRefusal {
+  status: 401 | 403;
+  message: string;
+  /** The `WWW-Authenticate` challenge (RFC 6750 §3). */
+  challenge: string;
+  /** The scopes that would do (403 only). */
+  scopes?: readonly string[];
+}
+/** One device's outcome as the emulator sends it (a success carries no error fields). */
+type CallbackResult = z.input<typeof KdmsDeviceResult>;
+type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope';
+type KwnErrorCode = 'VALIDATION_ERROR' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'FORBIDDEN';
+
 function kdmsError(status: number, code: KdmsErrorCode, details?: string[], message?: string): EmulatorReply {
-  const body: KdmsErrorResponse = {
+  const body: z.input<typeof KdmsErrorResponse> = {
     code,
     message: message ?? KDMS_ERROR_CODES[code],
     ...(details ? { details } : {}),
@@ -117,18 +145,33 @@ function kdmsError(status: number, code: KdmsErrorCode, details?: string[], mess
   return { status, body };
 }
 
-function kwnError(status: number, code: KwnErrorResponse['code'], message: string): EmulatorReply {
-  const body: KwnErrorResponse = { code, message };
+function kwnError(status: number, code: KwnErrorCode, message: string): EmulatorReply {
+  const body: z.input<typeof KwnErrorResponse> = { code, message };
   return { status, body };
 }
 
-function oauthError(status: number, error: OAuthErrorResponse['error'], description: string): EmulatorReply {
-  const body: OAuthErrorResponse = { error, error_description: description };
+function oauthError(status: number, error: OAuthErrorCode, description: string): EmulatorReply {
+  const body: z.input<typeof KnoxOAuthError> = { error, error_description: description };
   return { status, body, headers: { 'cache-control': 'no-store' } };
 }
 
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+/**
+ * A JSON request body read through its request schema (an empty body reads as `empty`): the value, or
+ * every problem as `<JSON path>: <what is wrong>`, which the 400 answers carry.
+ */
+function readJsonRequest<S extends z.ZodType>(
+  request: EmulatorRequest,
+  schema: S,
+  empty?: unknown,
+): { ok: true; value: z.output<S> } | { ok: false; problems: string[] } {
+  const parsed = parseJsonBody(request);
+  if (!parsed.ok) return { ok: false, problems: ['(the body): not JSON'] };
+  const read = schema.safeParse(parsed.value ?? empty);
+  if (read.success) return { ok: true, value: read.data };
+  return {
+    ok: false,
+    problems: read.error.issues.map((issue) => `${formatJsonPath(issue.path)}: ${issue.message}`),
+  };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -146,7 +189,7 @@ export class KdmsEmulator {
   /** IMEI, secondary IMEI or serial number → KDMS device id. */
   private readonly byIdentifier = new Map<string, string>();
   private readonly foreignImeis: Set<string>;
-  private readonly subscriptions = new Map<string, KwnSubscription>();
+  private readonly subscriptions = new Map<string, StoredSubscription>();
   private readonly pending = new Map<string, PendingOperation>();
   private readonly inFlightDeliveries = new Set<Promise<void>>();
   private readonly clients = new Map<string, { secret: string; scopes: KdmsScope[] }>();
@@ -188,6 +231,11 @@ export class KdmsEmulator {
 
   get certificatePem(): string {
     return this.signer.certificatePem;
+  }
+
+  /** Signs `body` as KWN signs a callback, so tests can deliver signed bodies the emulator never sends. */
+  signCallback(body: Uint8Array): Promise<string> {
+    return this.signer.sign(body);
   }
 
   get asyncSettings(): Readonly<KdmsAsyncSettings> {
@@ -257,7 +305,7 @@ export class KdmsEmulator {
 
   // ---- routes ----------------------------------------------------------------------------------------
 
-  private errorBodyFor(status: number, message: string): KdmsErrorResponse {
+  private errorBodyFor(status: number, message: string): z.input<typeof KdmsErrorResponse> {
     const code: KdmsErrorCode =
       status === 401
         ? 'UNAUTHORIZED'
@@ -273,7 +321,8 @@ export class KdmsEmulator {
     return { code, message };
   }
 
-  private authorize(request: EmulatorRequest, accepted: readonly string[]): EmulatorReply | null {
+  /** Why a request may not use an operation accepting the scopes `accepted`, or null when it may. */
+  private refusal(request: EmulatorRequest, accepted: readonly string[]): AccessRefusal | null {
     const check = this.tokens.check(bearerToken(request));
     if (!check.ok) {
       const description = {
@@ -282,45 +331,211 @@ export class KdmsEmulator {
         expired: 'Access token expired',
       }[check.reason];
       return {
-        ...kdmsError(401, 'UNAUTHORIZED', undefined, description),
-        headers: { 'www-authenticate': `Bearer error="invalid_token", error_description="${description}"` },
+        status: 401,
+        message: description,
+        challenge: `Bearer error="invalid_token", error_description="${description}"`,
       };
     }
     if (!check.grant.scopes.some((s) => accepted.includes(s))) {
       return {
-        ...kdmsError(
-          403,
-          'FORBIDDEN',
-          [...accepted],
-          `This operation needs one of the scopes: ${accepted.join(', ')}`,
-        ),
-        headers: { 'www-authenticate': `Bearer error="insufficient_scope", scope="${accepted.join(' ')}"` },
+        status: 403,
+        message: `This operation needs one of the scopes: ${accepted.join(', ')}`,
+        challenge: `Bearer error="insufficient_scope", scope="${accepted.join(' ')}"`,
+        scopes: accepted,
       };
     }
     return null;
   }
 
+  /** A KDMS operation's 401 or 403 in KDMS's error body, or null when the token may use it. */
+  private authorize(request: EmulatorRequest, accepted: readonly string[]): EmulatorReply | null {
+    const refused = this.refusal(request, accepted);
+    if (!refused) return null;
+    const code = refused.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN';
+    const details = refused.scopes ? [...refused.scopes] : undefined;
+    return {
+      ...kdmsError(refused.status, code, details, refused.message),
+      headers: { 'www-authenticate': refused.challenge },
+    };
+  }
+
+  /** The same for KWN, in KWN's error body. */
+  private kwnAuthorize(request: EmulatorRequest): EmulatorReply | null {
+    const refused = this.refusal(request, SCOPES_FOR.subscriptions);
+    if (!refused) return null;
+    return {
+      ...kwnError(refused.status, refused.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', refused.message),
+      headers: { 'www-authenticate': refused.challenge },
+    };
+  }
+
   private addRoutes(): void {
     const http = this.http;
-    http.route('POST', KDMS_TOKEN_PATH, (r) => this.issueToken(r));
-    http.route('POST', KDMS_API_PREFIX + KDMS_PATHS.upload, (r) =>
-      this.acceptOperation(r, KWN_EVENTS.upload),
+    const kdmsFailures = (scopes: readonly string[]): RouteContract['responses'] => ({
+      400: {
+        description: 'INVALID_PARAM; `details` names each bad field by its JSON path',
+        schema: KdmsErrorResponse,
+      },
+      401: { description: 'Missing, invalid or expired access token', schema: KdmsErrorResponse },
+      403: {
+        description: `The token has none of the scopes ${scopes.join(', ')}`,
+        schema: KdmsErrorResponse,
+      },
+    });
+    const kwnFailures: RouteContract['responses'] = {
+      401: { description: 'Missing, invalid or expired access token', schema: KwnErrorResponse },
+      403: {
+        description: `The token has none of the scopes ${SCOPES_FOR.subscriptions.join(', ')}`,
+        schema: KwnErrorResponse,
+      },
+    };
+    const validationError = {
+      description: '"Validation error" (the message names each bad field by its JSON path)',
+      schema: KwnErrorResponse,
+    };
+    const unknownSubscription = { description: 'Unknown subscription', schema: KwnErrorResponse };
+
+    http.route(
+      'POST',
+      KDMS_TOKEN_PATH,
+      {
+        operationId: 'createAccessToken',
+        summary: 'OAuth 2.0 client-credentials token (client id and secret in the form or as HTTP Basic)',
+        body: { form: KnoxTokenRequest },
+        responses: {
+          200: { description: 'A Bearer token', schema: KnoxTokenResponse },
+          400: {
+            description: 'invalid_request, invalid_scope or unsupported_grant_type',
+            schema: KnoxOAuthError,
+          },
+          401: { description: 'invalid_client', schema: KnoxOAuthError },
+        },
+        security: null,
+        alternative: tokenSpellings,
+      },
+      (r) => this.issueToken(r),
     );
-    http.route('POST', KDMS_API_PREFIX + KDMS_PATHS.delete, (r) =>
-      this.acceptOperation(r, KWN_EVENTS.delete),
+    for (const [operation, event, scopes] of [
+      ['upload', KWN_EVENTS.upload, SCOPES_FOR.upload],
+      ['delete', KWN_EVENTS.delete, SCOPES_FOR.delete],
+    ] as const) {
+      http.route(
+        'POST',
+        KDMS_API_PREFIX + KDMS_PATHS[operation],
+        {
+          operationId: `${operation}Devices`,
+          summary: `${operation === 'upload' ? 'Upload' : 'Delete'} devices by IMEI or serial number (asynchronous; ${event} callback). Scopes: ${scopes.join(', ')}`,
+          body: { json: KdmsDeviceOperationRequest },
+          responses: {
+            202: { description: 'Accepted; settles later', schema: KdmsOperationAccepted },
+            ...kdmsFailures(scopes),
+          },
+          security: KDMS_SECURITY,
+        },
+        (r) => this.acceptOperation(r, event),
+      );
+    }
+    http.route(
+      'POST',
+      KDMS_API_PREFIX + KDMS_PATHS.getDevices,
+      {
+        operationId: 'getDevices',
+        summary: `Devices, filtered by upload id and identifiers, paged with searchAfter. Scopes: ${SCOPES_FOR.read.join(', ')}`,
+        body: { json: KdmsGetDevicesRequest },
+        responses: {
+          200: { description: 'A page of devices', schema: KdmsGetDevicesResponse },
+          ...kdmsFailures(SCOPES_FOR.read),
+        },
+        security: KDMS_SECURITY,
+        alternative: devicePageSpellings,
+      },
+      (r) => this.getDevices(r),
     );
-    http.route('POST', KDMS_API_PREFIX + KDMS_PATHS.getDevices, (r) => this.getDevices(r));
-    http.route('POST', KWN_SUBSCRIPTIONS_PATH, (r) => this.createSubscription(r));
-    http.route('GET', KWN_SUBSCRIPTIONS_PATH, (r) => this.listSubscriptions(r));
-    http.route('GET', `${KWN_SUBSCRIPTIONS_PATH}/{subscriptionId}`, (r) => this.getSubscription(r));
-    http.route('PUT', `${KWN_SUBSCRIPTIONS_PATH}/{subscriptionId}`, (r) => this.updateSubscription(r));
-    http.route('DELETE', `${KWN_SUBSCRIPTIONS_PATH}/{subscriptionId}`, (r) => this.deleteSubscription(r));
-    http.route('GET', KWN_CERTIFICATE_PATH, () => ({
+    http.route(
+      'POST',
+      KWN_SUBSCRIPTIONS_PATH,
+      {
+        operationId: 'createSubscription',
+        summary: 'Subscribe a callback URL to events (one subscription per event)',
+        body: { json: KwnSubscriptionRequest },
+        responses: {
+          201: { description: 'Created', schema: KwnSubscription },
+          400: validationError,
+          ...kwnFailures,
+        },
+        security: KDMS_SECURITY,
+      },
+      (r) => this.createSubscription(r),
+    );
+    http.route(
+      'GET',
+      KWN_SUBSCRIPTIONS_PATH,
+      {
+        operationId: 'listSubscriptions',
+        responses: { 200: { description: 'The subscriptions', schema: KwnSubscriptionList }, ...kwnFailures },
+        security: KDMS_SECURITY,
+        alternative: subscriptionSpellings,
+      },
+      (r) => this.listSubscriptions(r),
+    );
+    const oneSubscription = `${KWN_SUBSCRIPTIONS_PATH}/{subscriptionId}`;
+    http.route(
+      'GET',
+      oneSubscription,
+      {
+        operationId: 'getSubscription',
+        responses: {
+          200: { description: 'The subscription', schema: KwnSubscription },
+          404: unknownSubscription,
+          ...kwnFailures,
+        },
+        security: KDMS_SECURITY,
+        alternative: subscriptionSpellings,
+      },
+      (r) => this.getSubscription(r),
+    );
+    http.route(
+      'PUT',
+      oneSubscription,
+      {
+        operationId: 'updateSubscription',
+        body: { json: KwnSubscriptionRequest },
+        responses: {
+          200: { description: 'Updated', schema: KwnSubscription },
+          400: validationError,
+          404: unknownSubscription,
+          ...kwnFailures,
+        },
+        security: KDMS_SECURITY,
+        alternative: subscriptionSpellings,
+      },
+      (r) => this.updateSubscription(r),
+    );
+    http.route(
+      'DELETE',
+      oneSubscription,
+      {
+        operationId: 'deleteSubscription',
+        responses: { 204: { description: 'Deleted' }, 404: unknownSubscription, ...kwnFailures },
+        security: KDMS_SECURITY,
+      },
+      (r) => this.deleteSubscription(r),
+    );
+    http.route(
+      'GET',
+      KWN_CERTIFICATE_PATH,
+      {
+        operationId: 'downloadCertificate',
+        summary: `The X.509 certificate (PEM) whose key signs ${KWN_SIGNATURE_HEADER}`,
+        responses: { 200: { description: 'PEM certificate', contentType: 'application/x-pem-file' } },
+        security: null,
+      },
+      () => ({ status: 200, text: this.signer.certificatePem, contentType: 'application/x-pem-file' }),
+    );
+    http.controlRoute('GET', '/openapi.json', () => ({
       status: 200,
-      text: this.signer.certificatePem,
-      contentType: 'application/x-pem-file',
+      body: buildOpenApiDocument(http, kdmsOpenApiInfo),
     }));
-    http.controlRoute('GET', '/openapi.json', () => ({ status: 200, body: kdmsOpenApi() }));
     http.controlRoute('POST', '/_emulator/tokens/expire', () => ({
       status: 200,
       body: { expired: this.tokens.expireAll() },
@@ -337,6 +552,10 @@ export class KdmsEmulator {
     });
   }
 
+  /**
+   * Checked field by field rather than through KnoxTokenRequest: RFC 6749 answers each problem with its
+   * own error code, and the client may authenticate with HTTP Basic instead of the form fields.
+   */
   private issueToken(request: EmulatorRequest): EmulatorReply {
     const form = parseFormBody(request);
     if (form.get('grant_type') !== 'client_credentials') {
@@ -354,7 +573,8 @@ export class KdmsEmulator {
     if (!client || client.secret !== clientSecret)
       return oauthError(401, 'invalid_client', 'Client authentication failed');
     const requested = (form.get('scope') ?? '').split(/\s+/).filter(Boolean);
-    const unknown = requested.filter((s) => !client.scopes.includes(s as KdmsScope));
+    const granted: readonly string[] = client.scopes;
+    const unknown = requested.filter((s) => !granted.includes(s));
     if (unknown.length)
       return oauthError(400, 'invalid_scope', `Scope not granted to this client: ${unknown.join(' ')}`);
     let ttl = this.tokenTtlSeconds;
@@ -372,7 +592,7 @@ export class KdmsEmulator {
     }
     const scopes = requested.length ? requested : client.scopes;
     const { token } = this.tokens.issue(clientId!, scopes, ttl);
-    const body: KnoxTokenResponse = {
+    const body: z.input<typeof KnoxTokenResponse> = {
       access_token: token,
       scope: scopes.join(' '),
       expires_in: ttl,
@@ -387,36 +607,26 @@ export class KdmsEmulator {
       event === KWN_EVENTS.upload ? SCOPES_FOR.upload : SCOPES_FOR.delete,
     );
     if (denied) return denied;
-    const parsed = parseJsonBody(request);
-    if (!parsed.ok || !isRecord(parsed.value))
-      return kdmsError(400, 'INVALID_PARAM', ['body must be a JSON object']);
-    const { deviceIds, targetServices } = parsed.value;
-    const problems: string[] = [];
-    if (!isStringArray(deviceIds) || deviceIds.length === 0)
-      problems.push('deviceIds must be a non-empty array of strings');
-    else if (deviceIds.length > KDMS_MAX_DEVICES_PER_OPERATION)
-      problems.push(`deviceIds holds at most ${KDMS_MAX_DEVICES_PER_OPERATION} ids`);
-    if (
-      !isStringArray(targetServices) ||
-      targetServices.length === 0 ||
-      !targetServices.every((s) => (KDMS_TARGET_SERVICES as readonly string[]).includes(s))
-    ) {
-      problems.push(`targetServices must be a non-empty array of ${KDMS_TARGET_SERVICES.join(', ')}`);
-    }
-    if (problems.length) return kdmsError(400, 'INVALID_PARAM', problems);
+    const read = readJsonRequest(request, KdmsDeviceOperationRequest);
+    if (!read.ok) return kdmsError(400, 'INVALID_PARAM', read.problems);
+    const { deviceIds, targetServices } = read.value;
     const uploadId = randomUUID();
     const op: PendingOperation = {
       uploadId,
       event,
-      deviceIds: deviceIds as string[],
-      targetServices: targetServices as KdmsTargetService[],
+      deviceIds,
+      targetServices,
       timer: setTimeout(() => {
         if (this.pending.delete(uploadId)) this.settle(op);
       }, this.settings.asyncDelayMs),
     };
     op.timer.unref();
     this.pending.set(uploadId, op);
-    const body: KdmsOperationAccepted = { uploadId, status: 'IN_PROGRESS', deviceCount: op.deviceIds.length };
+    const body: z.input<typeof KdmsOperationAccepted> = {
+      uploadId,
+      status: 'IN_PROGRESS',
+      deviceCount: op.deviceIds.length,
+    };
     return { status: 202, body };
   }
 
@@ -424,8 +634,9 @@ export class KdmsEmulator {
     this.pending.delete(op.uploadId);
     const results = op.event === KWN_EVENTS.upload ? this.applyUpload(op) : this.applyDelete(op);
     const successCount = results.filter((r) => r.status === 'SUCCESS').length;
-    const notification: KwnKdmsEventNotification = {
-      eventId: randomUUID(),
+    const eventId = randomUUID();
+    const notification: z.input<typeof KwnKdmsEventNotification> = {
+      eventId,
       eventType: op.event,
       eventTime: new Date().toISOString(),
       customerId: this.fleet.customerId,
@@ -444,12 +655,12 @@ export class KdmsEmulator {
         results,
       },
     };
-    this.publish(notification);
+    this.publish(notification, eventId, op);
   }
 
-  private applyUpload(op: PendingOperation): KdmsDeviceResult[] {
+  private applyUpload(op: PendingOperation): CallbackResult[] {
     const now = new Date().toISOString();
-    return op.deviceIds.map((id): KdmsDeviceResult => {
+    return op.deviceIds.map((id): CallbackResult => {
       const kind = deviceIdentifierKind(id);
       if (!kind) {
         return {
@@ -492,8 +703,8 @@ export class KdmsEmulator {
     });
   }
 
-  private applyDelete(op: PendingOperation): KdmsDeviceResult[] {
-    return op.deviceIds.map((id): KdmsDeviceResult => {
+  private applyDelete(op: PendingOperation): CallbackResult[] {
+    return op.deviceIds.map((id): CallbackResult => {
       const deviceId = this.byIdentifier.get(id);
       if (!deviceId) {
         return {
@@ -511,30 +722,13 @@ export class KdmsEmulator {
   private getDevices(request: EmulatorRequest): EmulatorReply {
     const denied = this.authorize(request, SCOPES_FOR.read);
     if (denied) return denied;
-    const parsed = parseJsonBody(request);
-    const input = parsed.ok ? (parsed.value ?? {}) : null;
-    if (!isRecord(input)) return kdmsError(400, 'INVALID_PARAM', ['body must be a JSON object']);
-    const { uploadId, deviceIds, searchAfter, pageSize = KDMS_DEFAULT_PAGE_SIZE } = input;
-    const problems: string[] = [];
-    if (uploadId !== undefined && (typeof uploadId !== 'string' || uploadId === ''))
-      problems.push('uploadId must be a non-empty string');
-    if (deviceIds !== undefined && (!isStringArray(deviceIds) || deviceIds.length > KDMS_MAX_IDS_PER_GET)) {
-      problems.push(`deviceIds must be an array of at most ${KDMS_MAX_IDS_PER_GET} strings`);
-    }
-    if (searchAfter !== undefined && typeof searchAfter !== 'string')
-      problems.push('searchAfter must be a device ID string');
-    if (
-      typeof pageSize !== 'number' ||
-      !Number.isInteger(pageSize) ||
-      pageSize < 1 ||
-      pageSize > KDMS_MAX_PAGE_SIZE
-    ) {
-      problems.push(`pageSize must be a whole number from 1 to ${KDMS_MAX_PAGE_SIZE}`);
-    }
-    if (problems.length) return kdmsError(400, 'INVALID_PARAM', problems);
+    // An empty body asks for the first page of every device.
+    const read = readJsonRequest(request, KdmsGetDevicesRequest, {});
+    if (!read.ok) return kdmsError(400, 'INVALID_PARAM', read.problems);
+    const { uploadId, deviceIds, searchAfter, pageSize } = read.value;
 
     let ids: string[];
-    if (isStringArray(deviceIds)) {
+    if (deviceIds) {
       const found = new Set<string>();
       for (const id of deviceIds) {
         const deviceId = this.byIdentifier.get(id);
@@ -544,11 +738,12 @@ export class KdmsEmulator {
     } else {
       ids = this.sortedIds;
     }
-    if (typeof uploadId === 'string') ids = ids.filter((id) => this.devices.get(id)?.uploadId === uploadId);
-    const from = typeof searchAfter === 'string' ? upperBound(ids, searchAfter) : 0;
-    const page = ids.slice(from, from + (pageSize as number));
+    if (uploadId !== undefined) ids = ids.filter((id) => this.devices.get(id)?.uploadId === uploadId);
+    const from = searchAfter !== undefined ? upperBound(ids, searchAfter) : 0;
+    const page = ids.slice(from, from + pageSize);
     const more = from + page.length < ids.length;
-    const body: KdmsGetDevicesResponse = {
+    // The canonical assumed shape: every field present, null where KDMS has nothing to say.
+    const body: z.input<typeof KdmsGetDevicesResponse> = {
       devices: page.map((id) => this.devices.get(id)!),
       totalCount: ids.length,
       nextSearchAfter: more && page.length ? page[page.length - 1]! : null,
@@ -558,28 +753,23 @@ export class KdmsEmulator {
 
   // ---- Knox Webhook Notification ---------------------------------------------------------------------
 
+  /** A subscription body read through KwnSubscriptionRequest, then checked against what KWN holds. */
   private readSubscriptionBody(
     request: EmulatorRequest,
     excludeId: string | null,
   ): { callbackUrl: string; events: string[]; description: string | null } | EmulatorReply {
-    const parsed = parseJsonBody(request);
-    if (!parsed.ok || !isRecord(parsed.value))
-      return kwnError(400, 'VALIDATION_ERROR', 'Validation error: body must be a JSON object');
-    const { callbackUrl, events, description } = parsed.value;
-    let url: URL | null = null;
-    try {
-      url = typeof callbackUrl === 'string' ? new URL(callbackUrl) : null;
-    } catch {
-      url = null;
-    }
-    if (!url || !/^https?:$/.test(url.protocol))
-      return kwnError(400, 'VALIDATION_ERROR', 'Validation error: callbackUrl must be an http(s) URL');
-    const known = Object.values(KWN_EVENTS) as string[];
-    if (!isStringArray(events) || events.length === 0 || !events.every((e) => known.includes(e))) {
+    const read = readJsonRequest(request, KwnSubscriptionRequest);
+    if (!read.ok) return kwnError(400, 'VALIDATION_ERROR', `Validation error: ${read.problems.join('; ')}`);
+    const { callbackUrl, description } = read.value;
+    const events = [...new Set(read.value.events)];
+    // The schema takes any event name (KWN serves KAI, Knox Guard, … too); this emulator publishes KDMS's only.
+    const known: readonly string[] = Object.values(KWN_EVENTS);
+    const unknown = read.value.events.findIndex((e) => !known.includes(e));
+    if (unknown >= 0) {
       return kwnError(
         400,
         'VALIDATION_ERROR',
-        `Validation error: events must be a non-empty array of ${known.join(', ')}`,
+        `Validation error: events[${unknown}]: not an event this service publishes (${known.join(', ')})`,
       );
     }
     for (const sub of this.subscriptions.values()) {
@@ -592,27 +782,7 @@ export class KdmsEmulator {
           `Validation error: event ${taken} is already subscribed by ${sub.subscriptionId}`,
         );
     }
-    if (description !== undefined && description !== null && typeof description !== 'string') {
-      return kwnError(400, 'VALIDATION_ERROR', 'Validation error: description must be a string');
-    }
-    return {
-      callbackUrl: url.toString(),
-      events: [...new Set(events)],
-      description: (description as string | undefined) ?? null,
-    };
-  }
-
-  private kwnAuthorize(request: EmulatorRequest): EmulatorReply | null {
-    const denied = this.authorize(request, SCOPES_FOR.subscriptions);
-    if (!denied) return null;
-    return {
-      ...kwnError(
-        denied.status,
-        denied.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN',
-        (denied.body as KdmsErrorResponse).message,
-      ),
-      headers: denied.headers,
-    };
+    return { callbackUrl: new URL(callbackUrl).toString(), events, description: description ?? null };
   }
 
   private createSubscription(request: EmulatorRequest): EmulatorReply {
@@ -621,7 +791,7 @@ export class KdmsEmulator {
     const input = this.readSubscriptionBody(request, null);
     if ('status' in input) return input;
     const now = new Date().toISOString();
-    const sub: KwnSubscription = {
+    const sub: StoredSubscription = {
       subscriptionId: randomUUID(),
       ...input,
       status: 'ACTIVE',
@@ -633,9 +803,8 @@ export class KdmsEmulator {
   }
 
   private listSubscriptions(request: EmulatorRequest): EmulatorReply {
-    return (
-      this.kwnAuthorize(request) ?? { status: 200, body: { subscriptions: [...this.subscriptions.values()] } }
-    );
+    const body: z.input<typeof KwnSubscriptionList> = { subscriptions: [...this.subscriptions.values()] };
+    return this.kwnAuthorize(request) ?? { status: 200, body };
   }
 
   private getSubscription(request: EmulatorRequest): EmulatorReply {
@@ -652,7 +821,7 @@ export class KdmsEmulator {
     if (!sub) return kwnError(404, 'NOT_FOUND', 'Subscription not found');
     const input = this.readSubscriptionBody(request, sub.subscriptionId);
     if ('status' in input) return input;
-    const updated: KwnSubscription = { ...sub, ...input, updatedAt: new Date().toISOString() };
+    const updated: StoredSubscription = { ...sub, ...input, updatedAt: new Date().toISOString() };
     this.subscriptions.set(sub.subscriptionId, updated);
     return { status: 200, body: updated };
   }
@@ -695,16 +864,20 @@ export class KdmsEmulator {
     return { status: 200, body: next };
   }
 
-  private publish(notification: KwnKdmsEventNotification): void {
+  private publish(
+    notification: z.input<typeof KwnKdmsEventNotification>,
+    eventId: string,
+    op: PendingOperation,
+  ): void {
     const body = Buffer.from(JSON.stringify(notification), 'utf8');
     for (const sub of this.subscriptions.values()) {
-      if (!sub.events.includes(notification.eventType)) continue;
+      if (!sub.events.includes(op.event)) continue;
       const copies = this.settings.webhookMode === 'duplicate' ? 2 : 1;
       for (let i = 0; i < copies; i++) {
         const delivery: WebhookDelivery = {
-          eventId: notification.eventId,
-          eventType: notification.eventType,
-          uploadId: notification.data.uploadId,
+          eventId,
+          eventType: op.event,
+          uploadId: op.uploadId,
           subscriptionId: sub.subscriptionId,
           callbackUrl: sub.callbackUrl,
           attempts: 0,
@@ -750,6 +923,53 @@ export class KdmsEmulator {
     }
     delivery.outcome = 'failed';
   }
+}
+
+// ---- alternative spellings (the `altSpellings` shape variant) --------------------------------------
+// Each is something a real deployment may plausibly send where our assumed contract says otherwise, and
+// the schema reads each as the canonical answer.
+
+function tokenSpellings(body: unknown): unknown {
+  // Knox Manage, on Samsung's other OAuth server, documents `token_type: "bearer"` in lower case.
+  if (isRecord(body)) body.token_type = 'bearer';
+  return body;
+}
+
+/** A time as Knox cloud services and Java backends send one: epoch ms (number or string) or a `{time}`. */
+function timeSpelling(iso: string, random: SeededRandom): unknown {
+  const ms = Date.parse(iso);
+  const pick = random.next();
+  return pick < 1 / 3 ? ms : pick < 2 / 3 ? String(ms) : { time: ms };
+}
+
+function devicePageSpellings(body: unknown, random: SeededRandom): unknown {
+  if (!isRecord(body) || !Array.isArray(body.devices)) return body;
+  for (const device of body.devices) {
+    if (!isRecord(device)) continue;
+    // Knox Configure and KME answer times as epoch milliseconds; Java services serialise a Date as {time}.
+    if (typeof device.uploadedAt === 'string') device.uploadedAt = timeSpelling(device.uploadedAt, random);
+    // KAI's documented samples write IMEIs as bare JSON numbers (only where no leading zero would be lost).
+    for (const key of ['imei', 'secondaryImei'])
+      if (typeof device[key] === 'string' && /^[1-9]\d{14}$/.test(device[key]))
+        device[key] = Number(device[key]);
+    // The tutorial says "set targetServices to KAI": one service may come as a string, not a list.
+    if (Array.isArray(device.targetServices) && device.targetServices.length === 1)
+      device.targetServices = device.targetServices[0];
+  }
+  // No cursor at all (KDMS only documents the searchAfter input): the client then pages after the last device.
+  delete body.nextSearchAfter;
+  return body;
+}
+
+function subscriptionSpellings(body: unknown, random: SeededRandom): unknown {
+  const subscriptions = isRecord(body) && Array.isArray(body.subscriptions) ? body.subscriptions : [body];
+  for (const sub of subscriptions) {
+    if (!isRecord(sub)) continue;
+    // Epoch-millisecond times, as in the device answers.
+    for (const key of ['createdAt', 'updatedAt'])
+      if (typeof sub[key] === 'string') sub[key] = timeSpelling(sub[key], random);
+  }
+  return body;
 }
 
 /** First index whose value is ≥ `value`. */

@@ -1,43 +1,57 @@
+import type { z } from 'zod';
+import type { OAuthErrorResponse } from '../../upstreams/auth/oauth.wire.js';
+import { formatJsonPath } from '../../upstreams/errors.js';
 import {
   KNOX_MANAGE_API_PREFIX,
-  KNOX_MANAGE_DEVICE_STATUSES,
   KNOX_MANAGE_MAX_LIMIT,
   KNOX_MANAGE_PASSWORD_RULES,
   KNOX_MANAGE_PATHS,
   KNOX_MANAGE_REQUESTS_PER_MINUTE,
+  KNOX_MANAGE_RESULT_CODES,
   KNOX_MANAGE_SUCCESS,
   KNOX_MANAGE_SUCCESS_MESSAGE,
   KNOX_MANAGE_TOKEN_PATH,
-  KNOX_MANAGE_USER_ID_PATTERN,
-  knoxManageMessage,
+  KnoxManageAuthenticateRequest,
+  KnoxManageAuthenticateResponse,
+  KnoxManageDeviceDetailResponse,
+  KnoxManageDeviceListRequest,
+  KnoxManageDeviceListResponse,
+  KnoxManageDevicesByUserResponse,
+  KnoxManageImeiRequest,
+  KnoxManageSerialNumberRequest,
+  KnoxManageTokenRequest,
+  KnoxManageTokenResponse,
+  KnoxManageUnauthorized,
+  KnoxManageUserIdQuery,
+  KnoxManageUserIdRequest,
+  KnoxManageUserResponse,
+  KnoxManageUsersQuery,
+  KnoxManageUsersResponse,
 } from '../../upstreams/knox-manage/knox-manage.wire.js';
 import type {
-  KnoxManageAuthenticationValue,
-  KnoxManageDevice,
-  KnoxManageDeviceInfo,
-  KnoxManageDeviceListValue,
-  KnoxManageDeviceStatus,
-  KnoxManageEnvelope,
-  KnoxManageOAuthError,
+  KnoxManageDeviceDetail,
+  KnoxManageDeviceRow,
   KnoxManageResultCode,
-  KnoxManageTokenResponse,
   KnoxManageUser,
-  KnoxManageUserListValue,
 } from '../../upstreams/knox-manage/knox-manage.wire.js';
 import { HttpEmulator, bearerToken, parseFormBody } from '../core/http-emulator.js';
-import type { EmulatorReply, EmulatorRequest } from '../core/http-emulator.js';
+import type { EmulatorReply, EmulatorRequest, RouteContract } from '../core/http-emulator.js';
 import type { FaultSettings } from '../core/faults.js';
 import { OAuthTokenStore } from '../core/oauth-token-store.js';
+import { buildOpenApiDocument } from '../core/openapi.js';
 import { createSeededRandom } from '../core/seeded-random.js';
+import type { SeededRandom } from '../core/seeded-random.js';
 import { DEV_CREDENTIALS } from '../dev-credentials.js';
 import { SEEDED_USER_PASSWORD } from '../fleet/seeded-fleet.js';
 import type { SeededFleet } from '../fleet/seeded-fleet.js';
-import { knoxManageOpenApi } from './knox-manage.openapi.js';
+import { knoxManageOpenApiInfo } from './knox-manage.openapi.js';
 
 /**
- * Knox Manage Open API: OAuth client-credentials tokens, form-encoded POSTs, the
- * `{resultCode, resultMessage, resultValue}` envelope, documented validation codes, and the documented
- * per-minute rate limit on `/emm/oapi/*` answered with HTTP 429.
+ * Knox Manage Open API as published (../shared/reference/): OAuth client-credentials tokens, form-encoded
+ * device reads, GET user reads, the `{resultCode, resultMessage, resultValue}` envelope with the published
+ * result codes, and the documented per-minute rate limit on `/emm/oapi/*` answered with HTTP 429. Requests
+ * are validated with the same wire schemas the client reads answers with; answers carry only fields the
+ * published document defines (a contract test checks them against it with ajv).
  */
 
 export interface KnoxManageEmulatorOptions {
@@ -50,74 +64,63 @@ export interface KnoxManageEmulatorOptions {
   clients?: Array<{ clientId: string; clientSecret: string }>;
 }
 
-type Outcome<T> = { ok: true; value: T } | { ok: false; reply: EmulatorReply };
-
-function envelope<T>(value: T): EmulatorReply {
-  const body: KnoxManageEnvelope<T> = {
-    resultCode: KNOX_MANAGE_SUCCESS,
-    resultMessage: KNOX_MANAGE_SUCCESS_MESSAGE,
-    resultValue: value,
-  };
-  return { status: 200, body };
+interface EmulatedDevice {
+  row: KnoxManageDeviceRow;
+  detail: KnoxManageDeviceDetail;
+  ownerUserId: string;
 }
 
-/** Business and validation errors travel as HTTP 200 with a non-zero resultCode. */
-function failure(code: KnoxManageResultCode, ...args: Array<string | number>): EmulatorReply {
-  const body: KnoxManageEnvelope<null> = {
-    resultCode: code,
-    resultMessage: knoxManageMessage(code, ...args),
-    resultValue: null,
+function envelope(value: unknown): EmulatorReply {
+  return {
+    status: 200,
+    body: { resultCode: KNOX_MANAGE_SUCCESS, resultMessage: KNOX_MANAGE_SUCCESS_MESSAGE, resultValue: value },
   };
-  return { status: 200, body };
 }
 
-function oauthError(
-  status: number,
-  error: KnoxManageOAuthError['error'],
-  description: string,
-): EmulatorReply {
-  const body: KnoxManageOAuthError = { error, error_description: description };
+/** Business and validation errors travel as HTTP 200 with a non-zero resultCode and no resultValue. */
+function failure(code: KnoxManageResultCode, detail?: string | number): EmulatorReply {
+  const message: string = KNOX_MANAGE_RESULT_CODES[code].replace('%d', String(detail ?? ''));
+  return { status: 200, body: { resultCode: code, resultMessage: message } };
+}
+
+function oauthError(status: number, error: string, description: string): EmulatorReply {
+  const body: OAuthErrorResponse = { error, error_description: description };
   return { status, body, headers: status === 401 ? { 'www-authenticate': `Bearer error="${error}"` } : {} };
 }
 
-/** Reads an optional whole number field with the documented validation codes. */
-function intField(
-  form: URLSearchParams,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): Outcome<number> {
-  const raw = form.get(name);
-  if (raw === null || raw === '') return { ok: true, value: fallback };
-  if (!/^-?\d+$/.test(raw)) return { ok: false, reply: failure('-104') };
-  const n = Number(raw);
-  if (n < min || n > max) {
-    return {
-      ok: false,
-      reply: max === Number.MAX_SAFE_INTEGER ? failure('-105', min - 1) : failure('-107', min, max),
-    };
-  }
-  return { ok: true, value: n };
+/**
+ * Form or query fields through a request schema. A missing required field is -102 (Null or Empty string),
+ * an over-long one -109, anything else Spring's 400 (the published responses list "400 Bad Request").
+ */
+function readParams<S extends z.ZodType>(
+  schema: S,
+  fields: URLSearchParams,
+): { ok: true; value: z.output<S> } | { ok: false; reply: EmulatorReply } {
+  const raw: Record<string, string> = {};
+  for (const [key, value] of fields) if (value !== '') raw[key] = value;
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue = parsed.error.issues[0]!;
+  if (issue.code === 'invalid_type') return { ok: false, reply: failure('-102') };
+  if (issue.code === 'too_big') return { ok: false, reply: failure('-109', Number(issue.maximum) + 1) };
+  return {
+    ok: false,
+    reply: {
+      status: 400,
+      body: { error: 'Bad Request', message: `${formatJsonPath(issue.path)}: ${issue.message}` },
+    },
+  };
 }
 
-function userIdField(form: URLSearchParams, required: boolean): Outcome<string | null> {
-  const raw = form.get('userId');
-  if (raw === null || raw === '')
-    return required ? { ok: false, reply: failure('-102') } : { ok: true, value: null };
-  if (raw.length > 50) return { ok: false, reply: failure('-109', 51) };
-  if (!KNOX_MANAGE_USER_ID_PATTERN.test(raw))
-    return { ok: false, reply: failure('-112', '[A-Za-z0-9_:.\\-+]') };
-  return { ok: true, value: raw };
-}
+const ISO = (ms: number): string => new Date(ms).toISOString();
 
 export class KnoxManageEmulator {
   readonly http: HttpEmulator;
   readonly tokens = new OAuthTokenStore('uuid');
-  private readonly devices: KnoxManageDeviceInfo[] = [];
-  private readonly byImei = new Map<string, KnoxManageDeviceInfo>();
-  private readonly bySerial = new Map<string, KnoxManageDeviceInfo>();
-  private readonly byUser = new Map<string, KnoxManageDeviceInfo[]>();
+  private readonly devices: EmulatedDevice[] = [];
+  private readonly byImei = new Map<string, EmulatedDevice>();
+  private readonly bySerial = new Map<string, EmulatedDevice>();
+  private readonly byUser = new Map<string, EmulatedDevice[]>();
   private readonly users: KnoxManageUser[] = [];
   private readonly usersById = new Map<string, KnoxManageUser>();
   private readonly clients = new Map<string, string>();
@@ -155,77 +158,195 @@ export class KnoxManageEmulator {
   }
 
   private loadFleet(fleet: SeededFleet): void {
-    for (const u of fleet.users) {
+    const created = Date.parse('2024-01-15T09:00:00Z');
+    for (const [i, u] of fleet.users.entries()) {
       const user: KnoxManageUser = {
         userId: u.userId,
         userName: u.userName,
         email: u.email,
-        userStatus: u.status,
-        orgName: u.orgName,
         orgCode: u.orgCode,
+        orgName: u.orgName,
+        enabled: u.status === 'A' ? '1' : '0',
+        userType: '0',
+        created: ISO(created + i * 3_600_000),
+        createdDate: ISO(created + i * 3_600_000),
       };
       this.users.push(user);
-      this.usersById.set(user.userId, user);
+      this.usersById.set(u.userId, user);
     }
     for (const d of fleet.devices) {
       const km = d.knoxManage;
       if (!km) continue;
-      const owner = this.usersById.get(km.ownerUserId)!;
-      const device: KnoxManageDeviceInfo = {
+      const owner = fleet.users.find((u) => u.userId === km.ownerUserId)!;
+      const row: KnoxManageDeviceRow = {
         deviceId: km.deviceId,
         mobileId: km.mobileId,
+        deviceStatus: km.status,
+        platform: km.platform,
         imei: d.imei ?? '',
-        secondaryImei: d.secondaryImei ?? '',
         serialNumber: d.serialNumber,
+        phone: d.imei ? km.phone : '',
         userId: owner.userId,
         userName: owner.userName,
         email: owner.email,
-        phone: d.imei ? km.phone : '',
-        deviceStatus: km.status,
+        orgCode: owner.orgCode,
+        orgName: owner.orgName,
         deviceModel: d.model,
         deviceModelKind: d.modelName,
-        platform: km.platform,
-        lastConnectionDate: { time: km.lastConnectedAt },
-        stdFormatLastConnectionDate: new Date(km.lastConnectedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        ownerShip: 'C',
         deviceTags: km.tags.map((tagValue) => ({ tagValue })),
-        isDeviceLock: km.status.startsWith('B') ? 'Y' : '',
-        orgName: owner.orgName,
-        orgCode: owner.orgCode,
-        iccid: d.imei ? `8944${d.imei.slice(2, 15)}${d.imei.slice(-3)}` : '',
-        battery: String(20 + (Number(d.serialNumber.replace(/\D/g, '').slice(0, 2) || '50') % 80)),
-        wifiIpAddress: `10.${km.lastConnectedAt % 250}.${(km.lastConnectedAt >> 8) % 250}.${(km.lastConnectedAt >> 16) % 250}`,
-        isRoaming: 'NotRoaming',
-        isContainMalware: 'N',
-        isRooting: 'N',
-        simStatus: d.imei ? 'Ready' : 'Absent',
+        updated: ISO(km.lastConnectedAt),
       };
+      const detail: KnoxManageDeviceDetail = {
+        deviceId: km.deviceId,
+        mobileId: km.mobileId,
+        userId: owner.userId,
+        deviceStatus: km.status,
+        platform: km.platform,
+        phone: row.phone,
+        deviceModel: d.model,
+        deviceModelKind: d.modelName,
+        imei: row.imei,
+        serialNumber: d.serialNumber,
+        lastConnectionDate: ISO(km.lastConnectedAt),
+        isDeviceLock: km.status.startsWith('B') ? 'Y' : 'N',
+        ownerShip: 'C',
+        orgCode: owner.orgCode,
+        orgName: owner.orgName,
+        updated: ISO(km.lastConnectedAt),
+        created: ISO(created),
+      };
+      const device: EmulatedDevice = { row, detail, ownerUserId: owner.userId };
       this.devices.push(device);
-      if (device.imei) this.byImei.set(device.imei, device);
-      if (device.secondaryImei) this.byImei.set(device.secondaryImei, device);
-      this.bySerial.set(device.serialNumber, device);
-      const list = this.byUser.get(device.userId) ?? [];
+      if (d.imei) this.byImei.set(d.imei, device);
+      if (d.secondaryImei) this.byImei.set(d.secondaryImei, device);
+      this.bySerial.set(d.serialNumber, device);
+      const list = this.byUser.get(owner.userId) ?? [];
       list.push(device);
-      this.byUser.set(device.userId, list);
+      this.byUser.set(owner.userId, list);
     }
-    this.devices.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+    this.devices.sort((a, b) => km(a).localeCompare(km(b)));
   }
 
   private addRoutes(): void {
     const api = (path: string): string => KNOX_MANAGE_API_PREFIX + path;
     const http = this.http;
+    const answers = (schema: z.ZodType, description: string): RouteContract['responses'] => ({
+      200: { description, schema },
+      401: { description: 'Missing, invalid or expired token', schema: KnoxManageUnauthorized },
+      429: {
+        description: 'More than 1,800 requests a minute; see Retry-After',
+        schema: KnoxManageUnauthorized,
+      },
+    });
     // Some public callers send the token request as a GET with a query string; it works for them.
-    http.route(['POST', 'GET'], KNOX_MANAGE_TOKEN_PATH, (r) => this.issueToken(r));
-    http.route('POST', api(KNOX_MANAGE_PATHS.selectDeviceList), (r) => this.selectDeviceList(r));
-    http.route('POST', api(KNOX_MANAGE_PATHS.selectDeviceInfoByImei), (r) =>
-      this.selectDeviceByKey(r, 'imei'),
+    for (const method of ['POST', 'GET']) {
+      http.route(
+        method,
+        KNOX_MANAGE_TOKEN_PATH,
+        {
+          operationId: method === 'POST' ? 'generateToken' : 'generateTokenGet',
+          summary: 'Generate an OAuth token (client credentials)',
+          ...(method === 'POST'
+            ? { body: { form: KnoxManageTokenRequest } }
+            : { query: KnoxManageTokenRequest }),
+          responses: {
+            200: { description: 'A bearer token', schema: KnoxManageTokenResponse },
+            400: { description: 'Unsupported grant type', schema: KnoxManageUnauthorized },
+            401: { description: 'Bad client credentials', schema: KnoxManageUnauthorized },
+          },
+          security: null,
+        },
+        (r) => this.issueToken(r),
+      );
+    }
+    http.route(
+      'POST',
+      api(KNOX_MANAGE_PATHS.selectDeviceList),
+      {
+        operationId: 'selectDeviceList',
+        summary: 'Get Device List (start is a row offset)',
+        body: { form: KnoxManageDeviceListRequest },
+        responses: answers(KnoxManageDeviceListResponse, 'A page of devices and the total (a string)'),
+        security: 'bearer',
+        alternative: (body, random) => camelCaseDeviceList(body, random),
+      },
+      (r) => this.selectDeviceList(r),
     );
-    http.route('POST', api(KNOX_MANAGE_PATHS.selectDeviceInfoBySerialNumber), (r) =>
-      this.selectDeviceByKey(r, 'serialNumber'),
+    for (const [path, key, schema, operationId] of [
+      [KNOX_MANAGE_PATHS.selectDeviceInfoByImei, 'imei', KnoxManageImeiRequest, 'selectDeviceInfoByImei'],
+      [
+        KNOX_MANAGE_PATHS.selectDeviceInfoBySerialNumber,
+        'serialNumber',
+        KnoxManageSerialNumberRequest,
+        'selectDeviceInfoBySerialNumber',
+      ],
+    ] as const) {
+      http.route(
+        'POST',
+        api(path),
+        {
+          operationId,
+          body: { form: schema },
+          responses: answers(KnoxManageDeviceDetailResponse, 'The device, or -205 Data Not found'),
+          security: 'bearer',
+          alternative: (body, random) => javaDates(body, random),
+        },
+        (r) => this.selectDeviceByKey(r, key, schema),
+      );
+    }
+    http.route(
+      'POST',
+      api(KNOX_MANAGE_PATHS.selectDevicesByUser),
+      {
+        operationId: 'selectDevicesByUser',
+        summary: 'Up to 1,000 devices of a user (an array, as callers of the real service read it)',
+        body: { form: KnoxManageUserIdRequest },
+        responses: answers(KnoxManageDevicesByUserResponse, 'The user’s devices'),
+        security: 'bearer',
+        // The spec's own shape: one DeviceList object (kept to a user's first device).
+        alternative: (body) => firstDeviceOnly(body),
+      },
+      (r) => this.selectDevicesByUser(r),
     );
-    http.route('POST', api(KNOX_MANAGE_PATHS.selectDevicesByUser), (r) => this.selectDevicesByUser(r));
-    http.route(['GET', 'POST'], api(KNOX_MANAGE_PATHS.selectUsers), (r) => this.selectUsers(r));
-    http.route('POST', api(KNOX_MANAGE_PATHS.authenticate), (r) => this.authenticate(r));
-    http.controlRoute('GET', '/openapi.json', () => ({ status: 200, body: knoxManageOpenApi() }));
+    http.route(
+      'GET',
+      api(KNOX_MANAGE_PATHS.selectUsers),
+      {
+        operationId: 'selectUsers',
+        summary: 'Users matching the filters (no paging)',
+        query: KnoxManageUsersQuery,
+        responses: answers(KnoxManageUsersResponse, 'users.user[] and an integer total'),
+        security: 'bearer',
+      },
+      (r) => this.selectUsers(r),
+    );
+    http.route(
+      'GET',
+      api(KNOX_MANAGE_PATHS.selectUserWithID),
+      {
+        operationId: 'selectUserWithID',
+        query: KnoxManageUserIdQuery,
+        responses: answers(KnoxManageUserResponse, 'resultValue.user, or -205 Data Not found'),
+        security: 'bearer',
+      },
+      (r) => this.selectUserWithId(r),
+    );
+    http.route(
+      'POST',
+      api(KNOX_MANAGE_PATHS.authenticate),
+      {
+        operationId: 'authenticate',
+        body: { form: KnoxManageAuthenticateRequest },
+        responses: answers(KnoxManageAuthenticateResponse, 'resultValue.userId, or -223/-224'),
+        security: 'bearer',
+      },
+      (r) => this.authenticate(r),
+    );
+    http.controlRoute('GET', '/openapi.json', () => ({
+      status: 200,
+      body: buildOpenApiDocument(http, knoxManageOpenApiInfo),
+    }));
     http.controlRoute('POST', '/_emulator/tokens/expire', () => ({
       status: 200,
       body: { expired: this.tokens.expireAll() },
@@ -283,7 +404,7 @@ export class KnoxManageEmulator {
     if (secret === undefined || secret !== form.get('client_secret'))
       return oauthError(401, 'invalid_client', 'Bad client credentials');
     const { token } = this.tokens.issue(clientId, ['read', 'write'], this.tokenTtlSeconds);
-    const body: KnoxManageTokenResponse = {
+    const body: z.input<typeof KnoxManageTokenResponse> = {
       access_token: token,
       token_type: 'bearer',
       expires_in: this.tokenTtlSeconds,
@@ -293,87 +414,132 @@ export class KnoxManageEmulator {
   }
 
   private selectDeviceList(request: EmulatorRequest): EmulatorReply {
-    const form = parseFormBody(request);
-    const start = intField(form, 'start', 0, 0, Number.MAX_SAFE_INTEGER);
-    if (!start.ok) return start.reply;
-    const limit = intField(form, 'limit', KNOX_MANAGE_MAX_LIMIT, 1, KNOX_MANAGE_MAX_LIMIT);
-    if (!limit.ok) return limit.reply;
-    const userId = userIdField(form, false);
-    if (!userId.ok) return userId.reply;
-    const status = form.get('deviceStatus');
-    if (status !== null && status !== '' && !(status in KNOX_MANAGE_DEVICE_STATUSES)) {
-      return failure('-112', Object.keys(KNOX_MANAGE_DEVICE_STATUSES).join('|'));
-    }
-    let devices: KnoxManageDeviceInfo[] = userId.value ? (this.byUser.get(userId.value) ?? []) : this.devices;
-    if (status) devices = devices.filter((d) => d.deviceStatus === (status as KnoxManageDeviceStatus));
-    const value: KnoxManageDeviceListValue = {
-      total: devices.length,
-      deviceList: devices.slice(start.value, start.value + limit.value).map(toListDevice),
-    };
-    return envelope(value);
+    const params = readParams(KnoxManageDeviceListRequest, parseFormBody(request));
+    if (!params.ok) return params.reply;
+    const { userId, deviceStatus } = params.value;
+    const start = Number(params.value.start ?? 0);
+    const limit = Number(params.value.limit ?? KNOX_MANAGE_MAX_LIMIT);
+    let devices = userId ? (this.byUser.get(userId) ?? []) : this.devices;
+    if (deviceStatus) devices = devices.filter((d) => d.row.deviceStatus === deviceStatus);
+    return envelope({
+      total: String(devices.length),
+      devicelist: devices.slice(start, start + limit).map((d) => d.row),
+    });
   }
 
-  private selectDeviceByKey(request: EmulatorRequest, key: 'imei' | 'serialNumber'): EmulatorReply {
-    const value = parseFormBody(request).get(key);
-    if (!value) return failure('-102');
+  private selectDeviceByKey(
+    request: EmulatorRequest,
+    key: 'imei' | 'serialNumber',
+    schema: typeof KnoxManageImeiRequest | typeof KnoxManageSerialNumberRequest,
+  ): EmulatorReply {
+    const params = readParams(schema, parseFormBody(request));
+    if (!params.ok) return params.reply;
+    const value = (params.value as Record<typeof key, string>)[key];
     const device = (key === 'imei' ? this.byImei : this.bySerial).get(value);
-    return device ? envelope(device) : failure('-201');
+    return device ? envelope(device.detail) : failure('-205');
   }
 
   private selectDevicesByUser(request: EmulatorRequest): EmulatorReply {
-    const userId = userIdField(parseFormBody(request), true);
-    if (!userId.ok) return userId.reply;
-    if (!this.usersById.has(userId.value!)) return failure('-202');
-    return envelope((this.byUser.get(userId.value!) ?? []).map(toListDevice));
+    const params = readParams(KnoxManageUserIdRequest, parseFormBody(request));
+    if (!params.ok) return params.reply;
+    if (!this.usersById.has(params.value.userId)) return failure('-205');
+    return envelope(
+      (this.byUser.get(params.value.userId) ?? []).slice(0, KNOX_MANAGE_MAX_LIMIT).map((d) => d.row),
+    );
   }
 
   private selectUsers(request: EmulatorRequest): EmulatorReply {
-    const form = parseFormBody(request);
-    const start = intField(form, 'start', 0, 0, Number.MAX_SAFE_INTEGER);
-    if (!start.ok) return start.reply;
-    const limit = intField(form, 'limit', KNOX_MANAGE_MAX_LIMIT, 1, KNOX_MANAGE_MAX_LIMIT);
-    if (!limit.ok) return limit.reply;
-    const value: KnoxManageUserListValue = {
-      total: this.users.length,
-      users: this.users.slice(start.value, start.value + limit.value),
-    };
-    return envelope(value);
+    // Repeated `extraCondition.userIds` and comma-separated values both make the IN list.
+    const ids = request.query
+      .getAll('extraCondition.userIds')
+      .flatMap((v) => v.split(','))
+      .filter(Boolean);
+    const single = new URLSearchParams(request.query);
+    single.delete('extraCondition.userIds');
+    const params = readParams(KnoxManageUsersQuery, single);
+    if (!params.ok) return params.reply;
+    const { userId, userName } = params.value;
+    const idLike = params.value['extraCondition.userIdLike'];
+    const wanted = ids.length > 0 ? new Set(ids) : null;
+    const users = this.users.filter(
+      (u) =>
+        (!userId || u.userId === userId) &&
+        (!wanted || wanted.has(String(u.userId))) &&
+        (!idLike || String(u.userId).includes(idLike)) &&
+        (!userName || String(u.userName).includes(userName)),
+    );
+    return envelope({ users: { user: users, total: users.length } });
+  }
+
+  private selectUserWithId(request: EmulatorRequest): EmulatorReply {
+    const params = readParams(KnoxManageUserIdQuery, request.query);
+    if (!params.ok) return params.reply;
+    const user = this.usersById.get(params.value.userId);
+    return user ? envelope({ user }) : failure('-205');
   }
 
   private authenticate(request: EmulatorRequest): EmulatorReply {
-    const form = parseFormBody(request);
-    const userId = userIdField(form, true);
-    if (!userId.ok) return userId.reply;
-    const password = form.get('userPassword');
-    if (!password) return failure('-102');
+    const params = readParams(KnoxManageAuthenticateRequest, parseFormBody(request));
+    if (!params.ok) return params.reply;
+    const { userId, userPassword } = params.value;
+    const user = this.usersById.get(userId);
+    if (!user) return failure('-223');
     const rules = KNOX_MANAGE_PASSWORD_RULES;
-    if (password.length < rules.minLength || password.length > rules.maxLength)
-      return failure('-107', rules.minLength, rules.maxLength);
-    if (!rules.digit.test(password)) return failure('-112', 'at least one number');
-    if (!rules.letter.test(password)) return failure('-112', 'at least one letter');
-    if (!rules.special.test(password)) return failure('-112', 'at least one special character');
-    const user = this.usersById.get(userId.value!);
-    // One code for unknown user, inactive user and wrong password: the caller must not learn which.
-    if (!user || user.userStatus !== 'A' || password !== SEEDED_USER_PASSWORD) return failure('-203');
-    const value: KnoxManageAuthenticationValue = {
-      userId: user.userId,
-      userName: user.userName,
-      email: user.email,
-    };
-    return envelope(value);
+    const wellFormed =
+      userPassword.length >= rules.minLength &&
+      userPassword.length <= rules.maxLength &&
+      rules.digit.test(userPassword) &&
+      rules.letter.test(userPassword) &&
+      rules.special.test(userPassword);
+    // A password that breaks the documented rules cannot be the user's: the same refusal as a wrong one.
+    if (!wellFormed || user.enabled !== '1' || userPassword !== SEEDED_USER_PASSWORD) return failure('-224');
+    return envelope({ userId: user.userId });
   }
 }
 
-function toListDevice(d: KnoxManageDeviceInfo): KnoxManageDevice {
-  const {
-    iccid: _i,
-    battery: _b,
-    wifiIpAddress: _w,
-    isRoaming: _r,
-    isContainMalware: _m,
-    isRooting: _ro,
-    simStatus: _s,
-    ...listFields
-  } = d;
-  return listFields;
+function km(device: EmulatedDevice): string {
+  return String(device.row.deviceId);
+}
+
+// ---- alternative spellings seen in public callers of the real service (the altSpellings variant) ----
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `deviceList` (camel case) and `{time}` dates on list rows, as public callers read them. */
+function camelCaseDeviceList(body: unknown, random: SeededRandom): unknown {
+  const value = isObject(body) ? body.resultValue : undefined;
+  if (!isObject(value) || !Array.isArray(value.devicelist)) return body;
+  value.deviceList = value.devicelist.map((row: unknown) =>
+    isObject(row) && typeof row.updated === 'string'
+      ? {
+          ...row,
+          lastConnectionDate: { time: Date.parse(row.updated) },
+          updated: dateVariant(row.updated, random),
+        }
+      : row,
+  );
+  delete value.devicelist;
+  return body;
+}
+
+/** Detail dates as a Java `Date` `{time}`, epoch ms, or epoch ms in a string. */
+function javaDates(body: unknown, random: SeededRandom): unknown {
+  const value = isObject(body) ? body.resultValue : undefined;
+  if (!isObject(value)) return body;
+  for (const key of ['lastConnectionDate', 'updated', 'created']) {
+    if (typeof value[key] === 'string') value[key] = dateVariant(value[key], random);
+  }
+  return body;
+}
+
+function dateVariant(iso: string, random: SeededRandom): unknown {
+  const ms = Date.parse(iso);
+  const pick = random.next();
+  return pick < 1 / 3 ? { time: ms } : pick < 2 / 3 ? ms : String(ms);
+}
+
+function firstDeviceOnly(body: unknown): unknown {
+  if (isObject(body) && Array.isArray(body.resultValue)) body.resultValue = body.resultValue[0] ?? null;
+  return body;
 }

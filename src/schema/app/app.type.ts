@@ -8,8 +8,8 @@ export class App {
   @Field(() => ID, { description: "Box's app guid." })
   id: string;
 
-  @Field(() => String)
-  name: string;
+  @Field(() => String, { nullable: true })
+  name: string | null;
 
   @Field(() => String, { nullable: true })
   description: string | null;

@@ -10,17 +10,20 @@ export class KdmsRegistration {
   @Field(() => ID, { description: "KDMS's device id." })
   deviceId: string;
 
-  @Field(() => String)
-  customerId: string;
+  @Field(() => String, { nullable: true, description: 'The Knox customer that owns the device.' })
+  customerId: string | null;
 
-  @Field(() => String, { description: 'The upload (operation) that registered the device last.' })
-  uploadId: string;
+  @Field(() => String, {
+    nullable: true,
+    description: 'The upload (operation) that registered the device last; null when KDMS does not say.',
+  })
+  uploadId: string | null;
 
   @Field(() => [String], { description: 'Knox services the device is registered for, e.g. KAI.' })
   targetServices: string[];
 
-  @Field(() => DateTimeResolver)
-  uploadedAt: string;
+  @Field(() => DateTimeResolver, { nullable: true, description: 'When KDMS registered it, if KDMS says.' })
+  uploadedAt: string | null;
 }
 
 @ObjectType({ description: 'A device as Knox Manage manages it.' })
@@ -28,11 +31,14 @@ export class ManagedDevice {
   @Field(() => ID, { description: "Knox Manage's device id." })
   deviceId: string;
 
-  @Field(() => String, { description: "Knox Manage's device name (mobile id)." })
-  mobileId: string;
+  @Field(() => String, { nullable: true, description: "Knox Manage's device name (mobile id)." })
+  mobileId: string | null;
 
-  @Field(() => ManagementStatusEnum)
-  status: ManagementStatusEnum;
+  @Field(() => ManagementStatusEnum, {
+    nullable: true,
+    description: 'Null when Knox Manage sent no status or one it does not document.',
+  })
+  status: ManagementStatusEnum | null;
 
   @Field(() => String, { nullable: true })
   phoneNumber: string | null;
@@ -61,16 +67,17 @@ export class BoxDevice {
   @Field(() => String, { description: 'The id the device gave itself; its IMEI or serial number.' })
   cuid: string;
 
-  @Field(() => String)
-  name: string;
+  @Field(() => String, { nullable: true, description: 'Friendly name of the device.' })
+  name: string | null;
 
-  @Field(() => Boolean, { description: 'The device may not log in (Box `disabled`).' })
-  loginBlocked: boolean;
+  @Field(() => Boolean, { nullable: true, description: 'The device may not log in (Box `disabled`).' })
+  loginBlocked: boolean | null;
 
   @Field(() => Boolean, {
+    nullable: true,
     description: 'Apps purge their data the next time the device authenticates (Box `blacklisted`).',
   })
-  purgeAppDataOnNextLogin: boolean;
+  purgeAppDataOnNextLogin: boolean | null;
 }
 
 /**

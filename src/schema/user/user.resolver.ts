@@ -84,7 +84,7 @@ export class UserResolver {
       edges,
       pageInfo: pageInfoOf(
         edges.map((e) => e.cursor),
-        start + page.items.length < page.total,
+        start + page.items.length < (page.total ?? 0),
       ),
       totalCount: page.total,
     };
@@ -104,7 +104,7 @@ export class UserResolver {
     if (outcome.kind === 'INVALID_INPUT')
       throw badUserInput(`Knox Manage refused the input: ${outcome.message}`, {
         upstream: 'KNOX_MANAGE',
-        upstreamCode: outcome.code,
+        ...(outcome.code ? { upstreamCode: outcome.code } : {}),
       });
     if (outcome.kind === 'REJECTED') return { authenticated: false, user: null, message: outcome.message };
     return {

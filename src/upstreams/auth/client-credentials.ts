@@ -3,6 +3,7 @@ import { SharedStoreError } from '../../cache/errors.js';
 import type { Locks } from '../../cache/locks.js';
 import { UpstreamError, upstreamLabel } from '../errors.js';
 import type { UpstreamHttp, UpstreamResponse } from '../upstream-http.js';
+import { DEFAULT_TOKEN_LIFETIME_SECONDS, OAuthErrorResponse, OAuthTokenResponse } from './oauth.wire.js';
 
 /**
  * OAuth 2.0 client-credentials tokens for KDMS and Knox Manage. A token lives in the `tokens` store
@@ -24,13 +25,6 @@ export interface ClientCredentials {
 interface StoredToken {
   accessToken: string;
   expiresAt: number;
-}
-
-interface TokenEndpointAnswer {
-  access_token?: unknown;
-  expires_in?: unknown;
-  error?: unknown;
-  error_description?: unknown;
 }
 
 /** Refresh this long before expiry, or at half-life for short tokens. */
@@ -150,38 +144,25 @@ export class ClientCredentialsTokenProvider {
     );
     const label = upstreamLabel(this.http.upstream);
     if (response.status !== 200) {
-      let answer: TokenEndpointAnswer = {};
-      try {
-        answer = JSON.parse(response.body) as TokenEndpointAnswer;
-      } catch {
-        // a non-JSON error page: the status says enough
-      }
-      const error = this.http.statusError(response, endpoint, {
-        code: typeof answer.error === 'string' ? answer.error : undefined,
-      });
+      // A non-JSON error page reads as undefined: the status says enough.
+      const answer = this.http.readErrorBody(response, OAuthErrorResponse);
+      const error = this.http.statusError(response, endpoint, { code: answer?.error ?? undefined });
       if (response.status === 401 || response.status === 400) {
         throw new UpstreamError(
           'UPSTREAM_AUTH_FAILED',
-          `${label} refused Fleetgraph's client credentials (${String(answer.error ?? response.status)})`,
+          `${label} refused Fleetgraph's client credentials (${answer?.error ?? response.status})`,
           {
             upstream: this.http.upstream,
             endpoint,
             status: response.status,
-            ...(typeof answer.error === 'string' ? { upstreamCode: answer.error } : {}),
+            ...(answer?.error ? { upstreamCode: answer.error } : {}),
           },
         );
       }
       throw error;
     }
-    const answer = this.http.parseJson<TokenEndpointAnswer>(response, endpoint);
-    if (typeof answer.access_token !== 'string' || typeof answer.expires_in !== 'number') {
-      throw new UpstreamError(
-        'UPSTREAM_ERROR',
-        `${label} token endpoint answered without access_token/expires_in`,
-        { upstream: this.http.upstream, endpoint, status: 200 },
-      );
-    }
-    const lifetimeMs = answer.expires_in * 1000;
+    const answer = this.http.readJson(response, OAuthTokenResponse, endpoint);
+    const lifetimeMs = (answer.expires_in ?? DEFAULT_TOKEN_LIFETIME_SECONDS) * 1000;
     const usableMs = Math.max(1000, lifetimeMs - Math.min(REFRESH_MARGIN_MS, lifetimeMs / 2));
     return { accessToken: answer.access_token, expiresAt: Date.now() + usableMs };
   }

@@ -1,34 +1,33 @@
+import type { z } from 'zod';
 import type {
   AuthenticationOutcome,
+  FleetUser,
   ManagedDevice,
   ManagementStatus,
   Page,
-  FleetUser,
 } from '../../domain/fleet.js';
 import type { ClientCredentialsTokenProvider } from '../auth/client-credentials.js';
 import { UpstreamError } from '../errors.js';
-import type { UpstreamHttp } from '../upstream-http.js';
+import type { UpstreamHttp, UpstreamRequest } from '../upstream-http.js';
+import { readWire } from '../wire-schema.js';
 import { MANAGEMENT_STATUS_CODES, toFleetUser, toManagedDevice } from './knox-manage.mapper.js';
 import {
   KNOX_MANAGE_API_PREFIX,
+  KNOX_MANAGE_INPUT_CODES,
   KNOX_MANAGE_MAX_LIMIT,
+  KNOX_MANAGE_NOT_FOUND_CODES,
+  KNOX_MANAGE_PASSWORD_RULES,
   KNOX_MANAGE_PATHS,
+  KNOX_MANAGE_SIGN_IN_REFUSED_CODES,
   KNOX_MANAGE_SUCCESS,
+  KnoxManageAuthenticateResponse,
+  KnoxManageDeviceDetailResponse,
+  KnoxManageDeviceListResponse,
+  KnoxManageEnvelopeHead,
+  KnoxManageUnauthorized,
+  KnoxManageUserResponse,
+  KnoxManageUsersResponse,
 } from './knox-manage.wire.js';
-import type {
-  KnoxManageAuthenticationValue,
-  KnoxManageDevice,
-  KnoxManageDeviceListValue,
-  KnoxManageEnvelope,
-  KnoxManageUserListValue,
-} from './knox-manage.wire.js';
-
-/** Result codes that mean "no such record" rather than failure. */
-const DEVICE_NOT_FOUND = '-201';
-const USER_NOT_FOUND = '-202';
-const SIGN_IN_REJECTED = '-203';
-/** Validation codes -102 … -112: the caller's input broke a documented rule. */
-const VALIDATION_CODES = /^-1(0[2-9]|1[0-2])$/;
 
 export interface DeviceListQuery {
   start?: number;
@@ -37,7 +36,32 @@ export interface DeviceListQuery {
   status?: ManagementStatus;
 }
 
-/** Knox Manage Open API: form-encoded POSTs, envelopes unwrapped, "not found" codes turned into null. */
+export interface UserQuery {
+  userId?: string;
+  /** Read in one call (`extraCondition.userIds`, an SQL IN list). */
+  userIds?: readonly string[];
+}
+
+type Envelope = z.output<typeof KnoxManageEnvelopeHead>;
+
+/** The one message for a refused sign-in, whatever Knox Manage's code said (no user enumeration). */
+const SIGN_IN_REFUSED = 'The user ID or password is incorrect.';
+
+/** The first documented password rule `password` breaks, or null. */
+function passwordProblem(password: string): string | null {
+  const rules = KNOX_MANAGE_PASSWORD_RULES;
+  if (password.length < rules.minLength || password.length > rules.maxLength)
+    return `Passwords must be between ${rules.minLength} and ${rules.maxLength} characters.`;
+  if (!rules.digit.test(password)) return 'Passwords must contain at least one number.';
+  if (!rules.letter.test(password)) return 'Passwords must contain at least one letter.';
+  if (!rules.special.test(password)) return 'Passwords must contain at least one special character.';
+  return null;
+}
+
+/**
+ * Knox Manage Open API as published: device reads are form-encoded POSTs, user reads GETs with query
+ * parameters; envelopes unwrapped through the wire schemas; "not found" codes become null.
+ */
 export class KnoxManageClient {
   constructor(
     private readonly http: UpstreamHttp,
@@ -45,137 +69,137 @@ export class KnoxManageClient {
   ) {}
 
   async selectDeviceList(query: DeviceListQuery = {}): Promise<Page<ManagedDevice>> {
-    const value = await this.value<KnoxManageDeviceListValue>(KNOX_MANAGE_PATHS.selectDeviceList, {
+    const value = await this.read('POST', KNOX_MANAGE_PATHS.selectDeviceList, KnoxManageDeviceListResponse, {
       start: query.start ?? 0,
       limit: query.limit ?? KNOX_MANAGE_MAX_LIMIT,
       userId: query.userId,
       deviceStatus: query.status ? MANAGEMENT_STATUS_CODES[query.status] : undefined,
     });
-    return { items: value.deviceList.map(toManagedDevice), total: value.total };
+    // "If there is no result, this value is empty" (spec): no value is an empty page.
+    return { items: value?.devices.map(toManagedDevice) ?? [], total: value ? value.total : 0 };
   }
 
   async selectDeviceInfoByImei(imei: string): Promise<ManagedDevice | null> {
-    const value = await this.value<KnoxManageDevice>(KNOX_MANAGE_PATHS.selectDeviceInfoByImei, { imei }, [
-      DEVICE_NOT_FOUND,
-    ]);
-    return value ? toManagedDevice(value) : null;
-  }
-
-  async selectDeviceInfoBySerialNumber(serialNumber: string): Promise<ManagedDevice | null> {
-    const value = await this.value<KnoxManageDevice>(
-      KNOX_MANAGE_PATHS.selectDeviceInfoBySerialNumber,
-      { serialNumber },
-      [DEVICE_NOT_FOUND],
+    const value = await this.read(
+      'POST',
+      KNOX_MANAGE_PATHS.selectDeviceInfoByImei,
+      KnoxManageDeviceDetailResponse,
+      {
+        imei,
+      },
     );
     return value ? toManagedDevice(value) : null;
   }
 
-  /** Null when Knox Manage does not know the user. */
-  async selectDevicesByUser(userId: string): Promise<ManagedDevice[] | null> {
-    const value = await this.value<KnoxManageDevice[]>(KNOX_MANAGE_PATHS.selectDevicesByUser, { userId }, [
-      USER_NOT_FOUND,
-    ]);
-    return value ? value.map(toManagedDevice) : null;
+  async selectDeviceInfoBySerialNumber(serialNumber: string): Promise<ManagedDevice | null> {
+    const value = await this.read(
+      'POST',
+      KNOX_MANAGE_PATHS.selectDeviceInfoBySerialNumber,
+      KnoxManageDeviceDetailResponse,
+      { serialNumber },
+    );
+    return value ? toManagedDevice(value) : null;
   }
 
-  async selectUsers(start = 0, limit = KNOX_MANAGE_MAX_LIMIT): Promise<Page<FleetUser>> {
-    const value = await this.value<KnoxManageUserListValue>(KNOX_MANAGE_PATHS.selectUsers, { start, limit });
-    return { items: value.users.map(toFleetUser), total: value.total };
+  /** Every user matching the filters (the API does not page users); no filter reads them all. */
+  async selectUsers(query: UserQuery = {}): Promise<Page<FleetUser>> {
+    const params = new URLSearchParams();
+    if (query.userId) params.set('userId', query.userId);
+    for (const id of query.userIds ?? []) params.append('extraCondition.userIds', id);
+    const value = await this.read('GET', KNOX_MANAGE_PATHS.selectUsers, KnoxManageUsersResponse, params);
+    const users = value?.users;
+    return { items: users?.user.map(toFleetUser) ?? [], total: users ? users.total : 0 };
+  }
+
+  /** Null when Knox Manage does not know the user. */
+  async selectUserWithId(userId: string): Promise<FleetUser | null> {
+    const value = await this.read(
+      'GET',
+      KNOX_MANAGE_PATHS.selectUserWithID,
+      KnoxManageUserResponse,
+      new URLSearchParams({ userId }),
+    );
+    return value?.user ? toFleetUser(value.user) : null;
   }
 
   /** The password goes to Knox Manage and nowhere else: not logged, not cached, not kept. */
   async authenticate(userId: string, password: string): Promise<AuthenticationOutcome> {
-    const envelope = await this.envelope<KnoxManageAuthenticationValue>(KNOX_MANAGE_PATHS.authenticate, {
-      userId,
-      userPassword: password,
-    });
-    if (envelope.resultCode === KNOX_MANAGE_SUCCESS && envelope.resultValue) {
-      const v = envelope.resultValue;
+    const problem = passwordProblem(password);
+    // A password that breaks the documented rules cannot sign in: say why, without a call.
+    if (problem) return { kind: 'INVALID_INPUT', code: null, message: problem };
+    const path = KNOX_MANAGE_PATHS.authenticate;
+    // Never retried: a repeated sign-in could count twice towards a lock-out.
+    const { envelope, endpoint } = await this.envelope(
+      'POST',
+      path,
+      { userId, userPassword: password },
+      false,
+    );
+    if (envelope.resultCode === KNOX_MANAGE_SUCCESS) {
+      const value = readWire(KnoxManageAuthenticateResponse, envelope, {
+        upstream: 'KNOX_MANAGE',
+        endpoint,
+      }).resultValue;
       return {
         kind: 'AUTHENTICATED',
-        user: {
-          userId: v.userId,
-          name: v.userName || null,
-          email: v.email || null,
-          active: true,
-          organization: null,
-        },
+        user: { userId: value?.userId ?? userId, name: null, email: null, active: true, organization: null },
       };
     }
-    if (envelope.resultCode === SIGN_IN_REJECTED || envelope.resultCode === USER_NOT_FOUND) {
-      return { kind: 'REJECTED', code: envelope.resultCode, message: envelope.resultMessage };
-    }
-    if (VALIDATION_CODES.test(envelope.resultCode))
-      return { kind: 'INVALID_INPUT', code: envelope.resultCode, message: envelope.resultMessage };
-    throw this.envelopeError(KNOX_MANAGE_PATHS.authenticate, envelope);
+    if (KNOX_MANAGE_SIGN_IN_REFUSED_CODES.includes(envelope.resultCode))
+      return { kind: 'REJECTED', code: envelope.resultCode, message: SIGN_IN_REFUSED };
+    if (KNOX_MANAGE_INPUT_CODES.includes(envelope.resultCode))
+      return { kind: 'INVALID_INPUT', code: envelope.resultCode, message: envelope.resultMessage ?? '' };
+    throw this.envelopeError(endpoint, envelope);
   }
 
-  private async value<T>(path: string, form: Record<string, string | number | undefined>): Promise<T>;
-  private async value<T>(
+  /**
+   * A read: the envelope first (an error answer is never judged by the success schema), then, on
+   * success, the whole answer through the endpoint's schema. Not-found codes read as null.
+   */
+  private async read<S extends z.ZodType<{ resultValue: unknown }>>(
+    method: 'GET' | 'POST',
     path: string,
-    form: Record<string, string | number | undefined>,
-    notFound: string[],
-  ): Promise<T | null>;
-  private async value<T>(
-    path: string,
-    form: Record<string, string | number | undefined>,
-    notFound: string[] = [],
-  ): Promise<T | null> {
-    // Everything but authenticate is a read, safe to retry.
-    const envelope = await this.envelope<T>(path, form, true);
-    if (envelope.resultCode === KNOX_MANAGE_SUCCESS) {
-      if (envelope.resultValue === null || envelope.resultValue === undefined)
-        throw this.envelopeError(path, envelope);
-      return envelope.resultValue;
-    }
-    if (notFound.includes(envelope.resultCode)) return null;
-    throw this.envelopeError(path, envelope);
+    schema: S,
+    input: Record<string, string | number | undefined> | URLSearchParams,
+  ): Promise<z.output<S>['resultValue'] | null> {
+    const { envelope, endpoint } = await this.envelope(method, path, input, true);
+    if (envelope.resultCode === KNOX_MANAGE_SUCCESS)
+      return readWire(schema, envelope, { upstream: 'KNOX_MANAGE', endpoint, status: 200 }).resultValue;
+    if (KNOX_MANAGE_NOT_FOUND_CODES.includes(envelope.resultCode)) return null;
+    throw this.envelopeError(endpoint, envelope);
   }
 
-  private async envelope<T>(
+  private async envelope(
+    method: 'GET' | 'POST',
     path: string,
-    form: Record<string, string | number | undefined>,
-    idempotent = false,
-  ): Promise<KnoxManageEnvelope<T>> {
-    const request = { method: 'POST' as const, path: KNOX_MANAGE_API_PREFIX + path, form, idempotent };
+    input: Record<string, string | number | undefined> | URLSearchParams,
+    idempotent: boolean,
+  ): Promise<{ envelope: Envelope; endpoint: string }> {
+    const request: UpstreamRequest = {
+      method,
+      path: KNOX_MANAGE_API_PREFIX + path,
+      ...(input instanceof URLSearchParams ? { query: input } : { form: input }),
+      idempotent,
+    };
     const endpoint = this.http.endpoint(request);
     const response = await this.tokens.authorized((token) =>
       this.http.send({ ...request, headers: { authorization: `Bearer ${token}` } }),
     );
     if (response.status !== 200) {
-      let detail: { error?: string; error_description?: string } = {};
-      try {
-        detail = JSON.parse(response.body) as typeof detail;
-      } catch {
-        // the status alone explains it
-      }
+      const detail = this.http.readErrorBody(response, KnoxManageUnauthorized);
       throw this.http.statusError(response, endpoint, {
-        code: detail.error,
-        message: detail.error_description,
+        code: detail?.error ?? undefined,
+        message: detail?.error_description ?? undefined,
       });
     }
-    const envelope = this.http.parseJson<KnoxManageEnvelope<T>>(response, endpoint);
-    if (typeof envelope?.resultCode !== 'string') {
-      throw new UpstreamError('UPSTREAM_ERROR', `Knox Manage answered without a resultCode on ${endpoint}`, {
-        upstream: 'KNOX_MANAGE',
-        endpoint,
-        status: 200,
-      });
-    }
-    return envelope;
+    return { envelope: this.http.readJson(response, KnoxManageEnvelopeHead, endpoint), endpoint };
   }
 
-  private envelopeError(path: string, envelope: KnoxManageEnvelope<unknown>): UpstreamError {
-    const endpoint = `POST ${KNOX_MANAGE_API_PREFIX}${path}`;
+  private envelopeError(endpoint: string, envelope: Envelope): UpstreamError {
     return new UpstreamError(
       'UPSTREAM_ERROR',
-      `Knox Manage answered resultCode ${envelope.resultCode} (${envelope.resultMessage}) on ${endpoint}`,
-      {
-        upstream: 'KNOX_MANAGE',
-        endpoint,
-        status: 200,
-        upstreamCode: envelope.resultCode,
-      },
+      `Knox Manage answered resultCode ${envelope.resultCode} (${envelope.resultMessage ?? 'no message'}) on ${endpoint}`,
+      { upstream: 'KNOX_MANAGE', endpoint, status: 200, upstreamCode: envelope.resultCode },
     );
   }
 }

@@ -1,5 +1,7 @@
+import type { z } from 'zod';
 import type { FleetUser, ManagedDevice, ManagementStatus } from '../../domain/fleet.js';
-import type { KnoxManageDevice, KnoxManageDeviceStatus, KnoxManageUser } from './knox-manage.wire.js';
+import type { KnoxManageDeviceDetail, KnoxManageDeviceRow, KnoxManageUser } from './knox-manage.wire.js';
+import type { KnoxManageDeviceStatus } from './knox-manage.wire.js';
 
 const STATUS: Record<KnoxManageDeviceStatus, ManagementStatus> = {
   I: 'DEACTIVATED',
@@ -15,36 +17,41 @@ export const MANAGEMENT_STATUS_CODES = Object.fromEntries(
   Object.entries(STATUS).map(([code, status]) => [status, code]),
 ) as Record<ManagementStatus, KnoxManageDeviceStatus>;
 
-/** Knox Manage sends "" for absent values. */
-const orNull = (value: string | undefined | null): string | null => (value ? value : null);
+/** Null for no status, or for a code the API does not document (never a guess). */
+function toStatus(code: string | null): ManagementStatus | null {
+  return code !== null && Object.hasOwn(STATUS, code) ? STATUS[code as KnoxManageDeviceStatus] : null;
+}
 
-export function toManagedDevice(device: KnoxManageDevice): ManagedDevice {
+type DeviceRecord = z.output<typeof KnoxManageDeviceRow> | z.output<typeof KnoxManageDeviceDetail>;
+
+export function toManagedDevice(device: DeviceRecord): ManagedDevice {
   return {
     deviceId: device.deviceId,
     mobileId: device.mobileId,
-    imei: orNull(device.imei),
-    secondaryImei: orNull(device.secondaryImei),
-    serialNumber: orNull(device.serialNumber),
-    status: STATUS[device.deviceStatus] ?? 'DEACTIVATED',
-    ownerUserId: orNull(device.userId),
-    phoneNumber: orNull(device.phone),
-    model: orNull(device.deviceModel),
-    modelName: orNull(device.deviceModelKind),
-    platform: orNull(device.platform),
-    lastConnectedAt: device.lastConnectionDate?.time
-      ? new Date(device.lastConnectionDate.time).toISOString()
-      : null,
-    tags: (device.deviceTags ?? []).map((t) => t.tagValue).filter(Boolean),
-    organization: orNull(device.orgName),
+    imei: device.imei,
+    // Neither the spec's list rows nor its detail carry a second IMEI.
+    secondaryImei: null,
+    serialNumber: device.serialNumber,
+    status: toStatus(device.deviceStatus),
+    ownerUserId: device.userId,
+    phoneNumber: device.phone,
+    model: device.deviceModel,
+    modelName: device.deviceModelKind,
+    platform: device.platform,
+    // List rows carry no last connection in the spec (only DeviceDetail does); some deployments send it.
+    lastConnectedAt: device.lastConnectionDate,
+    tags: 'deviceTags' in device ? device.deviceTags.flatMap((t) => (t.tagValue ? [t.tagValue] : [])) : [],
+    organization: device.orgName,
   };
 }
 
-export function toFleetUser(user: KnoxManageUser): FleetUser {
+export function toFleetUser(user: z.output<typeof KnoxManageUser>): FleetUser {
   return {
     userId: user.userId,
-    name: orNull(user.userName),
-    email: orNull(user.email),
-    active: user.userStatus === 'A',
-    organization: orNull(user.orgName),
+    name: user.userName,
+    email: user.email,
+    // `enabled` is deprecated: absent means Knox Manage no longer says, not that the user is disabled.
+    active: user.enabled === null ? null : user.enabled === '1',
+    organization: user.orgName,
   };
 }

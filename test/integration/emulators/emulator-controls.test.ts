@@ -36,13 +36,15 @@ async function kdmsToken(): Promise<string> {
   return res.json.access_token;
 }
 
-async function knoxManageToken(): Promise<string> {
+/** The token, or undefined when the token endpoint did not issue one (a 429 burst). */
+async function knoxManageToken(): Promise<string | undefined> {
   const res = await postForm<KnoxManageTokenResponse>(`${e.urls.knoxManage}/emm/oauth/token`, {
     grant_type: 'client_credentials',
     client_id: 'fleetgraph-dev@fleetgraph.test',
     client_secret: 'fleetgraph-dev-secret',
   });
-  return res.json.access_token;
+  const token = res.json.access_token;
+  return token === undefined ? undefined : String(token);
 }
 
 describe('request counters', () => {
@@ -174,7 +176,7 @@ describe('token expiry', () => {
     ],
     [
       'knox-manage',
-      () => knoxManageToken(),
+      async () => String(await knoxManageToken()),
       (token: string) =>
         postForm(`${e.urls.knoxManage}/emm/oapi/device/selectDeviceList`, { limit: 1 }, bearer(token)),
     ],
@@ -209,13 +211,15 @@ describe('Knox Manage rate limit', () => {
   it('answers 429 with Retry-After above the per-minute quota, on /emm/oapi only', async () => {
     const limited = await startTestEmulators({ fleet: { size: 5 }, knoxManage: { requestsPerMinute: 3 } });
     try {
-      const token = (
-        await postForm<KnoxManageTokenResponse>(`${limited.urls.knoxManage}/emm/oauth/token`, {
-          grant_type: 'client_credentials',
-          client_id: 'fleetgraph-dev@fleetgraph.test',
-          client_secret: 'fleetgraph-dev-secret',
-        })
-      ).json.access_token;
+      const token = String(
+        (
+          await postForm<KnoxManageTokenResponse>(`${limited.urls.knoxManage}/emm/oauth/token`, {
+            grant_type: 'client_credentials',
+            client_id: 'fleetgraph-dev@fleetgraph.test',
+            client_secret: 'fleetgraph-dev-secret',
+          })
+        ).json.access_token,
+      );
       const statuses: number[] = [];
       let retryAfter: string | null = null;
       for (let i = 0; i < 5; i++) {

@@ -70,7 +70,8 @@ describe('a user with devices and apps (benchmark W4)', () => {
       { u: owner.userId },
     );
     expect(graph.upstreamCallsByEndpoint().knoxManage).toEqual({
-      'POST /emm/oapi/device/selectDevicesByUser': 1,
+      // The owner's devices, read with selectDeviceList's userId filter; owning devices proves the user exists.
+      'POST /emm/oapi/device/selectDeviceList': 1,
     });
     expect(graph.upstreamCallsByEndpoint().box).toEqual({
       'POST /box/srv/1.1/admin/device/list': 1,

@@ -22,7 +22,7 @@ describe('client-credentials tokens', () => {
     const upstreams = upstreamsFor();
     await Promise.all([
       ...Array.from({ length: 10 }, () => upstreams.kdms.getDevices({ pageSize: 1 })),
-      ...Array.from({ length: 10 }, () => upstreams.knoxManage.selectUsers(0, 1)),
+      ...Array.from({ length: 10 }, () => upstreams.knoxManage.selectUserWithId('user-0001')),
     ]);
     const counts = emulators.requestCounts();
     expect(counts.kdms['POST /ams/v1/oauth2/token']).toBe(1);
@@ -51,7 +51,7 @@ describe('client-credentials tokens', () => {
       ...config,
       knoxManage: { ...config.knoxManage, clientSecret: 'wrong' },
     });
-    const failure = await upstreams.knoxManage.selectUsers(0, 1).catch((e: unknown) => e);
+    const failure = await upstreams.knoxManage.selectUserWithId('user-0001').catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(UpstreamError);
     expect(failure).toMatchObject({
       code: 'UPSTREAM_AUTH_FAILED',

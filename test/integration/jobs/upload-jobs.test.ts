@@ -243,6 +243,57 @@ describe('the webhook receiver', () => {
     expect((await jobOf(callback!.jobId)).status).toBe('COMPLETED');
   });
 
+  it('answers 400 naming the JSON path to a signed callback it cannot read, and changes nothing', async () => {
+    const { uploadDevices: job } = await graph.sdk.UploadDevices({ input: { imeis: freshImeis(1) } });
+    const broken: Array<[unknown, string]> = [
+      [{ eventId: 'broken-1', eventType: 'KDMS_DEVICE_UPLOAD', data: { results: [] } }, 'data.uploadId'],
+      [
+        { eventId: 'broken-2', data: { uploadId: job.id, results: [{ status: 'SUCCESS' }] } },
+        'data.results[0].deviceId',
+      ],
+      [{ eventId: 'broken-3', data: { uploadId: job.id, results: 'all good' } }, 'data.results'],
+      [{ data: { uploadId: job.id, results: [] } }, 'eventId'],
+      [[], '(the body)'],
+    ];
+    for (const [payload, path] of broken) {
+      const body = Buffer.from(JSON.stringify(payload));
+      const response = await deliver(body, await emulators.kdms.signCallback(body));
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        error: 'invalid_body',
+        path,
+        message: expect.stringContaining(`${path}: `),
+      });
+    }
+    const notJson = Buffer.from('{"eventId": ');
+    expect((await deliver(notJson, await emulators.kdms.signCallback(notJson))).status).toBe(400);
+    expect(await jobOf(job.id)).toMatchObject({ status: 'PENDING', settledBy: null });
+  });
+
+  it('applies a signed callback that carries only the fields it needs', async () => {
+    const imeis = freshImeis(2);
+    const { uploadDevices: job } = await graph.sdk.UploadDevices({ input: { imeis } });
+    // No event type, time, status or counts; one result without a status but with an error code.
+    const payload = {
+      eventId: `minimal-${job.id}`,
+      data: {
+        uploadId: job.id,
+        results: [{ deviceId: imeis[0] }, { deviceId: imeis[1], errorCode: 'INVALID_DEVICE_ID' }],
+      },
+    };
+    const body = Buffer.from(JSON.stringify(payload));
+    const response = await deliver(body, await emulators.kdms.signCallback(body));
+    expect(await response.json()).toEqual({ outcome: 'applied' });
+    expect(await jobOf(job.id)).toMatchObject({
+      status: 'PARTIALLY_COMPLETED',
+      succeeded: 1,
+      failed: 1,
+      failures: [{ identifier: imeis[1], code: 'INVALID_DEVICE_ID', message: '' }],
+      settledBy: 'WEBHOOK',
+      completedAt: expect.any(String),
+    });
+  });
+
   it('settles correctly when the callback may beat the 202 (KDMS settling at once)', async () => {
     await request('PUT', `${emulators.urls.kdms}/_emulator/async`, { asyncDelayMs: 0 });
     try {
