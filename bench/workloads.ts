@@ -141,7 +141,7 @@ export function meshOperation(url: string, workload: WorkloadName, inputs: Workl
     const fields = cuids
       .map(
         (c, i) =>
-          `a${i}: listDeviceApps(input: { cuid: "${c}" }) { ... on Box_listDeviceApps_200_response { list { fields { name } } } }`,
+          `a${i}: listDeviceApps(input: { cuid: "${c}" }) { ... on Box_BoxDeviceAppListResponse { list { fields { name } } } }`,
       )
       .join(' ');
     return gql(`mutation { ${fields} }`);
@@ -150,12 +150,13 @@ export function meshOperation(url: string, workload: WorkloadName, inputs: Workl
     signal = abort;
     try {
       if (workload === 'W1') {
+        // Inline: Mesh types the imei and cuid inputs as NonEmptyString, not String.
+        const imei = JSON.stringify(inputs.imei);
         const { data, bytes } = await gql(
-          `mutation ($imei: String!) {
-            getDevices(input: { deviceIds: [$imei] }) { ... on Kdms_DevicePage { devices { imei deviceId modelName } } }
-            selectDeviceInfoByImei(input: { imei: $imei }) { ... on KnoxManage_selectDeviceInfoByImei_200_response { resultValue { deviceStatus } } }
-            readDevice(input: { cuid: $imei }) { ... on Box_DeviceRead { fields { name disabled } } } }`,
-          { imei: inputs.imei },
+          `mutation {
+            getDevices(input: { deviceIds: [${imei}] }) { ... on Kdms_KdmsGetDevicesResponse { devices { imei deviceId modelName } } }
+            selectDeviceInfoByImei(input: { imei: ${imei} }) { ... on KnoxManage_SelectDeviceInfoRespSchema { resultValue { deviceStatus } } }
+            readDevice(input: { cuid: ${imei} }) { ... on Box_BoxDeviceReadResponse { fields { name disabled } } } }`,
         );
         const ok =
           ((data.getDevices as Json)?.devices as unknown[] | undefined)?.length === 1 &&
@@ -169,9 +170,9 @@ export function meshOperation(url: string, workload: WorkloadName, inputs: Workl
             ? 'pageSize: 100'
             : `deviceIds: ${JSON.stringify(inputs.entityImeis)}, pageSize: 1000`;
         const first = await gql(`mutation {
-          getDevices(input: { ${filter} }) { ... on Kdms_DevicePage { devices { imei serialNumber deviceId modelName } } }
-          selectDeviceList(input: { limit: 1000 }) { ... on KnoxManage_selectDeviceList_200_response { resultValue { deviceList { imei serialNumber deviceStatus } } } }
-          listDevices(input: {}) { ... on Box_listDevices_200_response { list { fields { cuid name disabled } } } } }`);
+          getDevices(input: { ${filter} }) { ... on Kdms_KdmsGetDevicesResponse { devices { imei serialNumber deviceId modelName } } }
+          selectDeviceList(input: { limit: 1000 }) { ... on KnoxManage_SelectDeviceRespSchema { resultValue { devicelist { imei serialNumber deviceStatus } } } }
+          listDevices(input: {}) { ... on Box_BoxDeviceListResponse { list { fields { cuid name disabled } } } } }`);
         const devices =
           ((first.data.getDevices as Json)?.devices as Array<{
             imei: string | null;
@@ -201,11 +202,11 @@ export function meshOperation(url: string, workload: WorkloadName, inputs: Workl
       const first = await gql(
         // Inline: Mesh types userId as a length-checked custom scalar, not String.
         `mutation {
-          selectDevicesByUser(input: { userId: ${JSON.stringify(inputs.userId)} }) { ... on KnoxManage_selectDevicesByUser_200_response { resultValue { imei serialNumber } } }
-          listDevices(input: {}) { ... on Box_listDevices_200_response { list { fields { cuid } } } } }`,
+          selectDeviceList(input: { userId: ${JSON.stringify(inputs.userId)}, limit: 1000 }) { ... on KnoxManage_SelectDeviceRespSchema { resultValue { devicelist { imei serialNumber } } } }
+          listDevices(input: {}) { ... on Box_BoxDeviceListResponse { list { fields { cuid } } } } }`,
       );
       const devices = (
-        ((first.data.selectDevicesByUser as Json)?.resultValue as Array<{
+        (((first.data.selectDeviceList as Json)?.resultValue as Json)?.devicelist as Array<{
           imei: string;
           serialNumber: string;
         }>) ?? []

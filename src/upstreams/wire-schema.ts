@@ -53,13 +53,22 @@ const integer = z.union([
     .transform((v) => Number(v)),
 ]);
 
-/** Optional whole number; numeric strings accepted. */
-export function count(description?: string) {
+/** Optional whole number; numeric strings accepted. `wireType` is how the contract spells it. */
+export function count(description?: string, wireType: 'integer' | 'string' = 'integer') {
   return integer
     .nullish()
     .catch(null)
     .transform((v) => v ?? null)
-    .meta(wire({ type: 'integer' }, description));
+    .meta(wire({ type: wireType }, description));
+}
+
+/** Documents a request field as `type` although it travels as text (form and query fields always do). */
+export function documentedAs<T extends z.ZodType>(
+  schema: T,
+  type: WireType['type'],
+  description?: string,
+): T {
+  return schema.meta(wire({ type }, description));
 }
 
 /** A whole number the caller depends on (totals it pages by); numeric strings accepted. */
@@ -108,10 +117,14 @@ export function timestamp(description?: string) {
 
 /** Optional list: an array, or one object where a list was expected; absent or null is empty. */
 export function list<T extends z.ZodType>(item: T) {
-  return z
-    .union([z.array(item), item.transform((one) => [one])])
-    .nullish()
-    .transform((v): Array<z.output<T>> => v ?? []);
+  return (
+    z
+      .union([z.array(item), item.transform((one) => [one])])
+      // The documents show the canonical array; the lone object is a reader's tolerance.
+      .meta({ 'x-wire-first-branch': true })
+      .nullish()
+      .transform((v): Array<z.output<T>> => v ?? [])
+  );
 }
 
 /** Optional nested object; a missing or null one is null. */
@@ -149,6 +162,12 @@ export function toOpenApiComponents(registry: z.core.$ZodRegistry<{ id: string }
     uri: (id) => `#/components/schemas/${id}`,
     override: ({ jsonSchema }) => {
       const target = jsonSchema as Record<string, unknown>;
+      if (target['x-wire-first-branch'] && Array.isArray(target.anyOf)) {
+        const [first] = target.anyOf as unknown[];
+        for (const key of Object.keys(target)) delete target[key];
+        Object.assign(target, first);
+        return;
+      }
       const canonical = target['x-wire'];
       if (!canonical) return;
       for (const key of Object.keys(target)) delete target[key];

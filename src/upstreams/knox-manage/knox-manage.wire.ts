@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { OAuthErrorResponse, OAuthTokenRequest, OAuthTokenResponse } from '../auth/oauth.wire.js';
-import { count, id, list, optional, text, timestamp } from '../wire-schema.js';
+import { count, documentedAs, id, list, optional, text, timestamp } from '../wire-schema.js';
 
 /**
  * Knox Manage Open API, written once: the published OpenAPI document (../shared/reference/, extracted
@@ -116,11 +116,12 @@ const rowIndex = z.string().regex(/^\d+$/, 'a whole number');
 /** `DeviceSearhParamSchema` [sic]: form fields of `selectDeviceList`; numbers travel as strings. */
 export const KnoxManageDeviceListRequest = z
   .object({
-    start: rowIndex.optional().describe('Row index begins from 0 (start >= 0)'),
-    limit: rowIndex
-      .refine((v) => Number(v) >= 1 && Number(v) <= KNOX_MANAGE_MAX_LIMIT, 'between 1 and 1000')
-      .optional()
-      .describe('Number of Rows (0 < limit <= 1000)'),
+    start: documentedAs(rowIndex, 'integer', 'Row index begins from 0 (start >= 0)').optional(),
+    limit: documentedAs(
+      rowIndex.refine((v) => Number(v) >= 1 && Number(v) <= KNOX_MANAGE_MAX_LIMIT, 'between 1 and 1000'),
+      'integer',
+      'Number of Rows (0 < limit <= 1000)',
+    ).optional(),
     userId: userId.optional(),
     deviceStatus: z.enum(Object.keys(KNOX_MANAGE_DEVICE_STATUSES) as [KnoxManageDeviceStatus]).optional(),
   })
@@ -191,7 +192,7 @@ export type KnoxManageDeviceDetail = z.input<typeof KnoxManageDeviceDetail>;
 /** `DevicesWithTotal`: `total` is a string in the spec; `deviceList` is how public callers spell the list. */
 export const KnoxManageDevicesWithTotal = z
   .object({
-    total: count('Total count for requests (a string in the spec)'),
+    total: count('Total count for requests', 'string'),
     devicelist: list(KnoxManageDeviceRow),
     deviceList: list(KnoxManageDeviceRow).meta({ description: 'The spelling public callers read' }),
   })
