@@ -1,23 +1,29 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import KeyvRedis from '@keyv/redis';
 import { Keyv } from 'keyv';
-import { KeyvFile } from 'keyv-file';
 import type { Logger } from '../observability/logger.js';
 import { createLocalBroadcast, createRedisBroadcast } from './broadcast.js';
 import type { Broadcast } from './broadcast.js';
+import { KeyvJobRecords } from './job-records.js';
+import type { JobRecords } from './job-records.js';
 import { createLocalLocks, createRedisLocks } from './locks.js';
 import type { Locks } from './locks.js';
 import { connectRedis } from './redis-connection.js';
 import type { RedisConnection } from './redis-connection.js';
+import { openSqliteJobRecords } from './sqlite-job-records.js';
 
 /**
- * Everything Fleetgraph keeps between requests, by purpose: keyv stores (tokens, read cache, upload
- * jobs), locks and broadcasts. One process alone keeps them in memory (jobs in a file, so a restart
- * keeps them); with `CACHE_URL` every one of them lives in Redis, so any number of replicas share
- * tokens, cached reads, jobs and job events.
+ * Everything Fleetgraph keeps between requests, by purpose: keyv stores (tokens, read cache), the
+ * upload-job records, locks and broadcasts. One process alone keeps tokens and reads in memory and jobs
+ * in SQLite (a file, so a restart or a crash keeps them); with `CACHE_URL` every one of them lives in
+ * Redis, so any number of replicas share tokens, cached reads, jobs and job events.
  */
 export type StorePurpose = 'tokens' | 'reads' | 'jobs';
+/** What each purpose gets: keyv for the caches, job records (with lookups and lists) for jobs. */
+export interface StoreKinds {
+  tokens: Keyv;
+  reads: Keyv;
+  jobs: JobRecords;
+}
 
 export interface StoreHealth {
   backend: 'memory' | 'redis';
@@ -29,46 +35,47 @@ export interface StoreHealth {
 export interface StoreFactory {
   backend: 'memory' | 'redis';
   /**
-   * A keyv store for one purpose. On Redis its operations throw when Redis is unreachable (callers
+   * The store for one purpose. On Redis its operations throw when Redis is unreachable (callers
    * decide: the read cache and tokens fall back, jobs refuse with STORE_UNAVAILABLE).
    */
-  create(purpose: StorePurpose): Keyv;
+  create<P extends StorePurpose>(purpose: P): StoreKinds[P];
   locks: Locks;
   broadcast<T>(channel: string): Promise<Broadcast<T>>;
   health(): StoreHealth;
-  /** Flushes and closes every store it made (file writes are delayed a few ms). */
+  /** Closes every store it made. */
   close(): Promise<void>;
 }
 
 export interface StoreFactoryOptions {
-  /** Upload jobs persist here; null keeps them in memory (tests that do not restart). */
+  /** Upload jobs persist in this SQLite file; null keeps them in memory (tests that do not restart). */
   jobsFile: string | null;
 }
 
+/**
+ * Stores of one process. The job store is opened here, at once: a store file that cannot be trusted
+ * stops start-up (JobStoreUnreadableError) before anything else runs.
+ */
 export function createStoreFactory(options: StoreFactoryOptions = { jobsFile: null }): StoreFactory {
+  const jobs = openSqliteJobRecords(options.jobsFile);
   const made: Keyv[] = [];
+  const stores = {
+    tokens: () => keep(new Keyv({ namespace: 'fleetgraph:tokens' })),
+    reads: () => keep(new Keyv({ namespace: 'fleetgraph:reads' })),
+    jobs: () => jobs,
+  };
+  const keep = (store: Keyv): Keyv => {
+    made.push(store);
+    return store;
+  };
   return {
     backend: 'memory',
-    create(purpose) {
-      let store: Keyv;
-      if (purpose === 'jobs' && options.jobsFile) {
-        mkdirSync(dirname(options.jobsFile), { recursive: true });
-        // writeDelay batches bursts of job updates into one write; `await set` waits for it.
-        store = new Keyv({
-          store: new KeyvFile({ filename: options.jobsFile, writeDelay: 20, expiredCheckDelay: 60 * 60_000 }),
-          namespace: `fleetgraph:${purpose}`,
-        });
-      } else {
-        store = new Keyv({ namespace: `fleetgraph:${purpose}` });
-      }
-      made.push(store);
-      return store;
-    },
+    create: <P extends StorePurpose>(purpose: P) => stores[purpose]() as StoreKinds[P],
     locks: createLocalLocks(),
     broadcast: async <T>() => createLocalBroadcast<T>(),
     health: () => ({ backend: 'memory', status: 'UP' }),
     async close() {
       await Promise.all(made.map((s) => s.disconnect()));
+      await jobs.close();
     },
   };
 }
@@ -87,19 +94,27 @@ export async function createRedisStoreFactory(
     logger,
     ...(connectTimeoutMs ? { connectTimeoutMs } : {}),
   });
+  const locks = createRedisLocks(connection.client);
+  const keyv = (purpose: StorePurpose): Keyv => {
+    const namespace = `fleetgraph:${purpose}`;
+    const adapter = new KeyvRedis(connection.client, {
+      namespace,
+      throwOnErrors: true,
+      throwOnConnectError: true,
+    });
+    // The adapter prefixes keys itself; keyv must not prefix them again.
+    return new Keyv(adapter, { namespace, useKeyPrefix: false, throwOnErrors: true });
+  };
+  const stores = {
+    tokens: () => keyv('tokens'),
+    reads: () => keyv('reads'),
+    // Same keys as before job records existed (fleetgraph:jobs:job:<id>, …), so stored jobs carry over.
+    jobs: () => new KeyvJobRecords(keyv('jobs'), locks),
+  };
   return {
     backend: 'redis',
-    create(purpose) {
-      const namespace = `fleetgraph:${purpose}`;
-      const adapter = new KeyvRedis(connection.client, {
-        namespace,
-        throwOnErrors: true,
-        throwOnConnectError: true,
-      });
-      // The adapter prefixes keys itself; keyv must not prefix them again.
-      return new Keyv(adapter, { namespace, useKeyPrefix: false, throwOnErrors: true });
-    },
-    locks: createRedisLocks(connection.client),
+    create: <P extends StorePurpose>(purpose: P) => stores[purpose]() as StoreKinds[P],
+    locks,
     broadcast: <T>(channel: string) => createRedisBroadcast<T>(connection, channel, logger),
     health: () => ({ backend: 'redis', target: connection.target, status: connection.ready ? 'UP' : 'DOWN' }),
     close: () => connection.close(),

@@ -1,24 +1,41 @@
 import express from 'express';
 import { SharedStoreError } from '../cache/errors.js';
 import type { Router } from 'express';
+import { JobCallback } from '../jobs/job-callback.js';
 import type { CallbackOutcome, UploadJobService } from '../jobs/upload-jobs.js';
 import type { WebhookVerifier } from '../jobs/webhook-verifier.js';
 import type { Logger } from '../observability/logger.js';
 import { formatJsonPath } from '../upstreams/errors.js';
-import { KWN_SIGNATURE_HEADER, KwnKdmsEventNotification } from '../upstreams/kdms/kdms.wire.js';
+import { KWN_SIGNATURE_HEADER } from '../upstreams/kdms/kdms.wire.js';
 
 /**
  * `POST /webhooks/knox`: Knox Webhook Notification callbacks for KDMS uploads and deletes. The raw body
  * is verified against its JWS before it is parsed; anything unsigned or forged gets 401 and changes
- * nothing. A signed body is then read through the callback schema (kdms.wire.ts); one that does not fit
- * gets 400 naming the JSON path. Duplicates and callbacks that arrive before their job answer 200 too,
- * so KWN stops retrying.
+ * nothing. A signed body is then read through the callback schema (kdms.wire.ts, plus what applying it
+ * needs: job-callback.ts); one that does not fit gets 400 naming the JSON path and changes nothing.
+ * Duplicates and callbacks that arrive before their job answer 200 too, so KWN stops retrying.
  */
 export const WEBHOOK_PATH = '/webhooks/knox';
+/**
+ * The largest callback body read: one KDMS operation holds at most 10,000 devices (kdms.wire.ts), about
+ * 1.2 MB of results. Larger bodies get 413 without being read (their Content-Length says so) or as soon
+ * as they pass the bound.
+ */
+export const WEBHOOK_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export function webhookRouter(verifier: WebhookVerifier, jobs: UploadJobService, logger: Logger): Router {
   const router = express.Router();
-  router.post(WEBHOOK_PATH, express.raw({ type: () => true, limit: '20mb' }), (req, res, next) => {
+  // No signature, no read: an unsigned callback is refused before its body is taken in.
+  const requireSignature: express.RequestHandler = (req, res, next) => {
+    if (req.get(KWN_SIGNATURE_HEADER)) return next();
+    logger.warn({ reason: 'no signature header' }, 'webhook refused (401)');
+    res
+      .status(401)
+      .setHeader('connection', 'close')
+      .json({ error: 'invalid_signature', message: `the ${KWN_SIGNATURE_HEADER} header is missing` });
+  };
+  const boundedBody = express.raw({ type: () => true, limit: WEBHOOK_MAX_BODY_BYTES });
+  router.post(WEBHOOK_PATH, requireSignature, boundedBody, (req, res, next) => {
     void (async () => {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const verdict = await verifier.verify(body, req.get(KWN_SIGNATURE_HEADER));
@@ -59,9 +76,9 @@ export function webhookRouter(verifier: WebhookVerifier, jobs: UploadJobService,
 }
 
 type ReadNotification =
-  { ok: true; notification: KwnKdmsEventNotification } | { ok: false; path: string; message: string };
+  { ok: true; notification: JobCallback } | { ok: false; path: string; message: string };
 
-/** The callback body as JSON, read through the KDMS callback schema. */
+/** The callback body as JSON, read through the callback schema. */
 function readNotification(body: Buffer): ReadNotification {
   let json: unknown;
   try {
@@ -69,7 +86,7 @@ function readNotification(body: Buffer): ReadNotification {
   } catch {
     return { ok: false, path: '(the body)', message: 'the body is not JSON' };
   }
-  const read = KwnKdmsEventNotification.safeParse(json);
+  const read = JobCallback.safeParse(json);
   if (read.success) return { ok: true, notification: read.data };
   const issue = read.error.issues[0];
   const path = formatJsonPath(issue?.path ?? []);

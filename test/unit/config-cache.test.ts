@@ -20,7 +20,7 @@ describe('CACHE_URL', () => {
       'rediss://cache.internal:6380',
     );
     expect(loadConfig({}).cache.url).toBeNull();
-    expect(loadConfig({}).jobs.storeFile).toBe('.fleetgraph/jobs.json');
+    expect(loadConfig({}).jobs.storeFile).toBe('.fleetgraph/jobs.sqlite');
   });
 
   it('refuses anything else, without repeating the value', () => {

@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import {
   Arg,
   Args,
@@ -14,16 +15,19 @@ import {
   Authorized,
 } from 'type-graphql';
 import { SCOPES } from '../../domain/scopes.js';
-import type { UploadJob as UploadJobValue, UploadJobOperation } from '../../jobs/upload-job.js';
 import { validateDeviceBatch } from '../../jobs/device-batch.js';
+import { endingAt } from '../../jobs/job-events.js';
+import type { UploadJob as UploadJobValue, UploadJobOperation } from '../../jobs/upload-job.js';
+import { IdempotencyKeyReusedError, UnconfirmedSubmissionError } from '../../jobs/upload-jobs.js';
 import { decodeOffsetCursor, encodeOffsetCursor } from '../../loaders/cursor.js';
+import type { CursorBinding } from '../../loaders/cursor.js';
 import { PageInfo, pageInfoOf } from '../common/page-info.type.js';
 import { PagingArgs, checkedFirst } from '../common/paging.args.js';
 import type { GraphContext } from '../context.js';
 import { DeviceConnection } from '../device/device.connection.js';
 import type { DeviceConnectionValue } from '../device/device.resolver.js';
 import { requireScope } from '../auth-checker.js';
-import { badUserInput } from '../errors.js';
+import { badUserInput, notFound } from '../errors.js';
 import { DeviceBatchInput, UploadJob, UploadJobStatusEnum } from './upload-job.type.js';
 
 @ObjectType({ simpleResolvers: true })
@@ -47,21 +51,30 @@ export class UploadJobConnection {
 @Resolver(() => UploadJob)
 export class UploadJobResolver {
   @Authorized(SCOPES.read)
-  @Query(() => UploadJob, { nullable: true, description: 'An upload or delete job by its KDMS uploadId.' })
+  @Query(() => UploadJob, {
+    nullable: true,
+    description: "An upload or delete job by its id, or by KDMS's uploadId.",
+  })
   uploadJob(@Ctx() { jobs }: GraphContext, @Arg('id', () => ID) id: string): Promise<UploadJobValue | null> {
     return jobs.get(id);
   }
 
   @Authorized(SCOPES.read)
-  @Query(() => UploadJobConnection, { description: 'Upload and delete jobs, newest first.' })
+  // Nullable: the job store (Redis with replicas) can fail, and must not blank the other root fields.
+  @Query(() => UploadJobConnection, { nullable: true, description: 'Upload and delete jobs, newest first.' })
   async uploadJobs(
     @Ctx() { jobs }: GraphContext,
     @Args(() => PagingArgs) { first, after }: PagingArgs,
     @Arg('status', () => UploadJobStatusEnum, { nullable: true }) status?: UploadJobStatusEnum,
   ) {
-    const offset = decodeOffsetCursor(after);
+    // A cursor pages the list it came from, under the status filter it was issued for.
+    const binding: CursorBinding = { list: 'uploadJobs', scope: { kind: 'status', value: status ?? '' } };
+    const offset = decodeOffsetCursor(after, binding);
     const page = await jobs.list(status ?? null, offset, checkedFirst(first));
-    const edges = page.jobs.map((job, i) => ({ cursor: encodeOffsetCursor(offset + i + 1), node: job }));
+    const edges = page.jobs.map((job, i) => ({
+      cursor: encodeOffsetCursor(offset + i + 1, binding),
+      node: job,
+    }));
     return {
       edges,
       pageInfo: pageInfoOf(
@@ -74,7 +87,7 @@ export class UploadJobResolver {
   @Authorized(SCOPES.upload)
   @Mutation(() => UploadJob, {
     description:
-      'Uploads devices to KDMS. Every identifier is checked first; if any is invalid, nothing is sent and the error lists each one (extensions.invalidItems). Returns the job as PENDING; it settles when KDMS calls back.',
+      "Uploads devices to KDMS. Every identifier is checked first; if any is invalid, nothing is sent and the error lists each one (extensions.invalidItems). The job is recorded before KDMS is called and comes back PENDING; it settles when KDMS calls back. If KDMS's answer is lost (a timeout, an unreadable answer), the error names the job (extensions.jobId), which stays UNCONFIRMED until KDMS's callback or a read of KDMS settles it. Pass an idempotencyKey to retry safely.",
   })
   uploadDevices(
     @Ctx() context: GraphContext,
@@ -96,12 +109,10 @@ export class UploadJobResolver {
 
   @Authorized(SCOPES.read)
   @Subscription(() => UploadJob, {
-    description: 'The job now, then every change until it settles (graphql-ws on /graphql).',
+    description:
+      "The job now, then every change; it completes once the settled job is sent (graphql-ws on /graphql). An unknown id ends it at once with NOT_FOUND; it ends with UNAUTHENTICATED when the caller's token expires.",
     // type-graphql checks @Authorized per event; the scope is checked here before anything is watched.
-    subscribe: ({ args, context }) => {
-      requireScope((context as GraphContext).auth, [SCOPES.read]);
-      return (context as GraphContext).jobs.watch(String(args.id));
-    },
+    subscribe: ({ args, context }) => watchJob(context as GraphContext, String(args.id)),
   })
   uploadJobChanged(@Root() job: UploadJobValue, @Arg('id', () => ID) _id: string): UploadJobValue {
     return job;
@@ -117,7 +128,9 @@ export class UploadJobResolver {
     @Ctx() { listings }: GraphContext,
     @Args(() => PagingArgs) { first, after }: PagingArgs,
   ): Promise<DeviceConnectionValue> {
-    const page = await listings.uploadDevices(job.id, checkedFirst(first), after ?? null);
+    // Until KDMS names the operation, there is nothing to list by.
+    if (!job.uploadId) return { edges: [], pageInfo: pageInfoOf([], false) };
+    const page = await listings.uploadDevices(job.uploadId, checkedFirst(first), after ?? null);
     return {
       edges: page.edges.map((e) => ({ cursor: e.cursor, node: e.ref })),
       pageInfo: pageInfoOf(
@@ -128,6 +141,9 @@ export class UploadJobResolver {
   }
 }
 
+/** Printable ASCII, as HTTP's Idempotency-Key header allows: a UUID, a hash, a request id. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
 async function submit(
   context: GraphContext,
   operation: UploadJobOperation,
@@ -137,10 +153,50 @@ async function submit(
   if (!batch.ok) throw badUserInput(batch.message, { invalidItems: batch.invalidItems });
   if (input.targetServices.length === 0)
     throw badUserInput('targetServices must name at least one service', { argument: 'input.targetServices' });
-  return context.jobs.submit({
-    operation,
-    identifiers: batch.identifiers,
-    duplicates: batch.duplicates,
-    targetServices: [...new Set(input.targetServices)],
-  });
+  const key = input.idempotencyKey ?? null;
+  if (key !== null && !IDEMPOTENCY_KEY.test(key))
+    throw badUserInput('idempotencyKey must be 1 to 200 printable characters without spaces', {
+      argument: 'input.idempotencyKey',
+    });
+  try {
+    return await context.jobs.submit({
+      operation,
+      identifiers: batch.identifiers,
+      duplicates: batch.duplicates,
+      targetServices: [...new Set(input.targetServices)],
+      idempotencyKey: key,
+      submittedBy: context.auth.principal?.subject ?? null,
+    });
+  } catch (error) {
+    if (error instanceof UnconfirmedSubmissionError)
+      throw new GraphQLError(error.message, { originalError: error, extensions: error.extensions });
+    if (error instanceof IdempotencyKeyReusedError)
+      throw badUserInput(error.message, { argument: 'input.idempotencyKey', jobId: error.job.id });
+    throw error;
+  }
+}
+
+/**
+ * `uploadJobChanged`: checked before anything is attached (scope, then the job exists), and bounded by
+ * the caller's token, whose expiry ends it.
+ */
+async function watchJob(context: GraphContext, id: string): Promise<AsyncIterable<UploadJobValue>> {
+  requireScope(context.auth, [SCOPES.read]);
+  const job = await context.jobs.get(id);
+  if (!job) throw notFound(`No upload job with id "${id}"`, { argument: 'id' });
+  const changes = context.jobs.watch(job.id);
+  const expiresAt = context.auth.principal?.expiresAt;
+  return expiresAt === undefined
+    ? changes
+    : endingAt(
+        changes,
+        expiresAt,
+        () =>
+          new GraphQLError(
+            'The bearer token of this subscription expired; subscribe again with a fresh token',
+            {
+              extensions: { code: 'UNAUTHENTICATED' },
+            },
+          ),
+      );
 }

@@ -8,6 +8,7 @@ export enum UploadJobOperationEnum {
 registerEnumType(UploadJobOperationEnum, { name: 'UploadJobOperation' });
 
 export enum UploadJobStatusEnum {
+  UNCONFIRMED = 'UNCONFIRMED',
   PENDING = 'PENDING',
   COMPLETED = 'COMPLETED',
   PARTIALLY_COMPLETED = 'PARTIALLY_COMPLETED',
@@ -16,7 +17,11 @@ export enum UploadJobStatusEnum {
 registerEnumType(UploadJobStatusEnum, {
   name: 'UploadJobStatus',
   valuesConfig: {
-    PENDING: { description: 'KDMS accepted the job (202) and has not reported back yet.' },
+    UNCONFIRMED: {
+      description:
+        "Recorded and sent to KDMS, but KDMS's answer is not known: the call is in flight, or its answer timed out, was cut off or could not be read. KDMS may have taken it; its callback (matched by the devices) or a read of KDMS settles it.",
+    },
+    PENDING: { description: 'KDMS accepted the job (202, uploadId known) and has not reported back yet.' },
     COMPLETED: { description: 'Every device succeeded.' },
     PARTIALLY_COMPLETED: { description: 'Some devices failed; see failures.' },
     FAILED: { description: 'Every device failed.' },
@@ -64,8 +69,20 @@ export class DeviceFailure {
 @Directive('@key(fields: "id")')
 @ObjectType({ description: 'An asynchronous upload or delete of devices in KDMS.' })
 export class UploadJob {
-  @Field(() => ID, { description: "KDMS's uploadId." })
+  @Field(() => ID, {
+    description:
+      "Fleetgraph's id for the job, made when it is recorded, before KDMS is called. (Jobs recorded by earlier versions carry KDMS's uploadId here; uploadJob(id) finds a job by either.)",
+  })
   id: string;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: "KDMS's id for the operation (its uploadId); null while the job is UNCONFIRMED.",
+  })
+  uploadId: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The idempotency key the job was submitted with.' })
+  idempotencyKey: string | null;
 
   @Field(() => UploadJobOperationEnum)
   operation: UploadJobOperationEnum;
@@ -82,16 +99,16 @@ export class UploadJob {
   @Field(() => [String], { description: 'Identifiers given more than once; each was submitted once.' })
   duplicates: string[];
 
-  @Field(() => Int, { nullable: true, description: 'Devices that succeeded; null while pending.' })
+  @Field(() => Int, { nullable: true, description: 'Devices that succeeded; null until the job settles.' })
   succeeded: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'Devices that failed; null while pending.' })
+  @Field(() => Int, { nullable: true, description: 'Devices that failed; null until the job settles.' })
   failed: number | null;
 
   @Field(() => [DeviceFailure])
   failures: DeviceFailure[];
 
-  @Field(() => UploadJobSettlementEnum, { nullable: true, description: 'Null while pending.' })
+  @Field(() => UploadJobSettlementEnum, { nullable: true, description: 'Null until the job settles.' })
   settledBy: UploadJobSettlementEnum | null;
 
   @Field(() => DateTimeResolver)
@@ -114,4 +131,11 @@ export class DeviceBatchInput {
 
   @Field(() => [TargetServiceEnum], { defaultValue: [TargetServiceEnum.KAI] })
   targetServices: TargetServiceEnum[];
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Your key for this batch (1 to 200 printable characters, e.g. a UUID). Sending the same batch again with the same key returns the job the first call made and sends nothing to KDMS, even when the first answer never reached you; the same key with another batch is refused. Keys are per caller.',
+  })
+  idempotencyKey?: string | null;
 }

@@ -29,8 +29,8 @@ interface StoredToken {
 
 /** Refresh this long before expiry, or at half-life for short tokens. */
 const REFRESH_MARGIN_MS = 60_000;
-/** Longer than a token request may take (timeout and retries), shorter than anyone would wait. */
-const TOKEN_LOCK = { ttlMs: 30_000, waitMs: 30_000 };
+/** How long a replica waits for another one's token refresh; the lock itself is a renewed lease. */
+const TOKEN_LOCK = { waitMs: 30_000 };
 
 export interface TokenProviderOptions {
   /** Shared across replicas on Redis; in-process otherwise. */

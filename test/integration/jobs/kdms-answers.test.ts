@@ -5,6 +5,7 @@ import { emulatorUpstreams } from '../../../src/server/embedded-upstreams.js';
 import { freshImeis, startTestEmulators } from '../../helpers/emulator-targets.js';
 import { startTestGraph } from '../../helpers/graph.js';
 import type { TestGraph } from '../../helpers/graph.js';
+import { request } from '../../helpers/http.js';
 
 /**
  * KDMS's JSON is our assumption (private preview, no public field list), so Fleetgraph must cope with
@@ -18,17 +19,26 @@ interface KdmsProxy {
   url: string;
   /** Rewrites the JSON answers of `METHOD /path` until `clear`. */
   rewrite(route: string, change: Rewrite): void;
+  /**
+   * Requests to `METHOD /path` get no answer until `clear`: `forwarded` ones reach KDMS (which takes
+   * them; only the answer is lost), the others never leave the proxy.
+   */
+  hold(route: string, mode: 'forwarded' | 'swallowed'): void;
   clear(): void;
   close(): Promise<void>;
 }
 
 async function startKdmsProxy(target: string): Promise<KdmsProxy> {
   const rewrites = new Map<string, Rewrite>();
+  const holds = new Map<string, 'forwarded' | 'swallowed'>();
   const server = createServer((req, res) => {
     void (async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
+      const route = `${req.method} ${new URL(req.url ?? '/', target).pathname}`;
+      const held = holds.get(route);
+      if (held === 'swallowed') return;
       const answer = await fetch(target + (req.url ?? '/'), {
         method: req.method ?? 'GET',
         headers: {
@@ -38,7 +48,8 @@ async function startKdmsProxy(target: string): Promise<KdmsProxy> {
         ...(body.length > 0 ? { body } : {}),
       });
       let text = await answer.text();
-      const change = rewrites.get(`${req.method} ${new URL(req.url ?? '/', target).pathname}`);
+      if (held === 'forwarded') return;
+      const change = rewrites.get(route);
       if (change && answer.ok) text = JSON.stringify(change(JSON.parse(text) as Record<string, unknown>));
       res.writeHead(answer.status, { 'content-type': 'application/json' }).end(text);
     })().catch((error: unknown) => res.writeHead(502).end(String(error)));
@@ -47,7 +58,11 @@ async function startKdmsProxy(target: string): Promise<KdmsProxy> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     rewrite: (route, change) => rewrites.set(route, change),
-    clear: () => rewrites.clear(),
+    hold: (route, mode) => holds.set(route, mode),
+    clear: () => {
+      rewrites.clear();
+      holds.clear();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -83,6 +98,8 @@ beforeAll(async () => {
   const upstreams = emulatorUpstreams(emulators);
   graph = await startTestGraph({
     sharedEmulators: emulators,
+    // A held answer times out after a second (the default is 10 s).
+    env: { KDMS_TIMEOUT_MS: '1000' },
     config: { upstreams: { ...upstreams, kdms: { ...upstreams.kdms, url: `${proxy.url}/kdms/v1` } } },
   });
 });
@@ -170,39 +187,201 @@ describe('getDevices answers with only the fields the tutorial names', () => {
   });
 });
 
-describe('an upload KDMS accepts without a readable uploadId', () => {
-  it('is UPSTREAM_ERROR naming KDMS, the endpoint and the path, and no job is stored', async () => {
-    const before = (await graph.sdk.UploadJobs({ first: 100 })).uploadJobs.edges.length;
+const SUBMIT = `mutation ($input: DeviceBatchInput!) { uploadDevices(input: $input) { id uploadId status } }`;
+const DELETE = `mutation ($input: DeviceBatchInput!) { deleteDevices(input: $input) { id uploadId status } }`;
+const JOB = `query ($id: ID!) {
+  uploadJob(id: $id) { id uploadId idempotencyKey operation status requested succeeded failed settledBy failures { identifier code } }
+}`;
+const kdmsCalls = (route: string) => emulators.requestCounts().kdms[route] ?? 0;
+const jobById = async (id: string) =>
+  (await graph.post(JOB, { id })).body.data?.uploadJob as Record<string, unknown> | null;
+/** A KDMS callback is delivered to this graph, which subscribed to KWN at start. */
+const settleInKdms = () => emulators.kdms.settlePending();
+
+describe('malformed or timed-out KDMS upload answers (issue 12, items 4 and 9)', () => {
+  afterEach(() => request('PUT', `${emulators.urls.kdms}/_emulator/async`, { webhookMode: 'deliver' }));
+
+  it('a 202 without a readable uploadId: UPSTREAM_ERROR naming KDMS and the job, which stays UNCONFIRMED until its callback settles it', async () => {
+    const before = (await graph.sdk.UploadJobs({ first: 100 })).uploadJobs!.edges.length;
     proxy.rewrite(UPLOAD, (body) => ({ ...body, uploadId: undefined }));
-    const { status, body } = await graph.post(
-      'mutation ($input: DeviceBatchInput!) { uploadDevices(input: $input) { id } }',
-      { input: { imeis: freshImeis(2) } },
-    );
+    const imeis = freshImeis(2);
+    const { status, body } = await graph.post(SUBMIT, { input: { imeis } });
     expect(status).toBe(200);
     expect(body.data).toBeNull();
     expect(body.errors?.[0]?.message).toMatch(/^KDMS upload: uploadId: /);
+    const jobId = body.errors?.[0]?.extensions?.jobId as string;
     expect(body.errors?.[0]?.extensions).toMatchObject({
       code: 'UPSTREAM_ERROR',
       upstream: 'KDMS',
       endpoint: UPLOAD,
       upstreamStatus: 202,
+      jobId: expect.any(String),
+      jobStatus: 'UNCONFIRMED',
     });
+    expect(body.errors?.[0]?.message).toContain(`uploadJob(id: "${jobId}")`);
     proxy.rewrite(UPLOAD, (answer) => ({ ...answer, uploadId: { value: answer.uploadId } }));
-    const deleted = await graph.post(
-      'mutation ($input: DeviceBatchInput!) { deleteDevices(input: $input) { id } }',
-      { input: { imeis: freshImeis(1) } },
-    );
+    const deleted = await graph.post(DELETE, { input: { imeis: freshImeis(1) } });
     // The delete goes to another path, untouched: only the upload answer was broken.
     expect(deleted.body.errors).toBeUndefined();
-    const broken = await graph.post(
-      'mutation ($input: DeviceBatchInput!) { uploadDevices(input: $input) { id } }',
-      { input: { imeis: freshImeis(1) } },
-    );
+    const broken = await graph.post(SUBMIT, { input: { imeis: freshImeis(1) } });
     expect(broken.body.errors?.[0]?.message).toMatch(/^KDMS upload: uploadId: /);
-    const after = (await graph.sdk.UploadJobs({ first: 100 })).uploadJobs.edges;
-    // Only the delete became a job; nothing is stored under "undefined" or an object.
-    expect(after).toHaveLength(before + 1);
-    expect(after[0]!.node.operation).toBe('DELETE');
+    proxy.clear();
+
+    const after = (await graph.sdk.UploadJobs({ first: 100 })).uploadJobs!.edges.map((e) => e.node);
+    // Both broken uploads are known (KDMS took them), the delete is PENDING; nothing under "undefined" or an object.
+    expect(after).toHaveLength(before + 3);
+    expect(after.slice(0, 3).map((j) => [j.operation, j.status])).toEqual([
+      ['UPLOAD', 'UNCONFIRMED'],
+      ['DELETE', 'PENDING'],
+      ['UPLOAD', 'UNCONFIRMED'],
+    ]);
     expect((await graph.sdk.UploadJob({ id: 'undefined' })).uploadJob).toBeNull();
+    expect(await jobById(jobId)).toMatchObject({ status: 'UNCONFIRMED', uploadId: null, requested: 2 });
+
+    // KDMS's callback names the uploadId the 202 lost and lists the two devices: it finds the job.
+    await settleInKdms();
+    const settled = await jobById(jobId);
+    expect(settled).toMatchObject({
+      status: 'COMPLETED',
+      succeeded: 2,
+      settledBy: 'WEBHOOK',
+      uploadId: expect.any(String),
+    });
+    expect((await jobById(settled!.uploadId as string))?.id).toBe(jobId);
+  });
+
+  it('an answer that times out: the job stays UNCONFIRMED, the callback settles it, a retry with the same key uploads nothing', async () => {
+    proxy.hold(UPLOAD, 'forwarded');
+    emulators.resetCounts();
+    const imeis = freshImeis(3);
+    const input = { imeis, idempotencyKey: `timeout-${imeis[0]}` };
+    const first = await graph.post(SUBMIT, { input });
+    expect(first.body.errors?.[0]?.message).toMatch(/^KDMS is unreachable \(ETIMEDOUT\)/);
+    expect(first.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      upstream: 'KDMS',
+      jobStatus: 'UNCONFIRMED',
+    });
+    const jobId = first.body.errors?.[0]?.extensions?.jobId as string;
+    expect(kdmsCalls(UPLOAD)).toBe(1);
+
+    // The caller retries, as it was told it may: the same job, and KDMS is not asked again.
+    const retry = await graph.post(SUBMIT, { input });
+    expect(retry.body.errors).toBeUndefined();
+    expect(retry.body.data?.uploadDevices).toEqual({ id: jobId, uploadId: null, status: 'UNCONFIRMED' });
+    expect(kdmsCalls(UPLOAD)).toBe(1);
+
+    proxy.clear();
+    await settleInKdms();
+    expect(await jobById(jobId)).toMatchObject({
+      status: 'COMPLETED',
+      succeeded: 3,
+      settledBy: 'WEBHOOK',
+      idempotencyKey: input.idempotencyKey,
+      uploadId: expect.any(String),
+    });
+    const again = await graph.post(SUBMIT, { input });
+    expect(again.body.data?.uploadDevices).toMatchObject({ id: jobId, status: 'COMPLETED' });
+    expect(kdmsCalls(UPLOAD)).toBe(1);
+  });
+
+  it('concurrent calls with one idempotency key upload once; the key with another batch is refused', async () => {
+    emulators.resetCounts();
+    const imeis = freshImeis(2);
+    const input = { imeis, idempotencyKey: `concurrent-${imeis[0]}` };
+    const answers = await Promise.all(Array.from({ length: 5 }, () => graph.post(SUBMIT, { input })));
+    const ids = answers.map((a) => (a.body.data?.uploadDevices as { id: string }).id);
+    expect(new Set(ids).size).toBe(1);
+    expect(kdmsCalls(UPLOAD)).toBe(1);
+    const other = await graph.post(SUBMIT, { input: { ...input, imeis: freshImeis(2) } });
+    expect(other.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', jobId: ids[0] });
+    expect(kdmsCalls(UPLOAD)).toBe(1);
+  });
+
+  it('an UNCONFIRMED upload KDMS took, whose callback is lost, is settled by reading KDMS for its devices', async () => {
+    proxy.hold(UPLOAD, 'forwarded');
+    const imeis = freshImeis(2);
+    const { body } = await graph.post(SUBMIT, { input: { imeis } });
+    const jobId = body.errors?.[0]?.extensions?.jobId as string;
+    proxy.clear();
+    await request('PUT', `${emulators.urls.kdms}/_emulator/async`, { webhookMode: 'drop' });
+    await settleInKdms();
+    expect(await jobById(jobId)).toMatchObject({ status: 'UNCONFIRMED' });
+    emulators.resetCounts();
+    // What the poller runs once the callback is overdue.
+    await graph.fleetgraph.server.jobs.settleOverdue(0);
+    expect(kdmsCalls(GET_DEVICES)).toBeGreaterThan(0);
+    expect(await jobById(jobId)).toMatchObject({
+      status: 'COMPLETED',
+      succeeded: 2,
+      failed: 0,
+      settledBy: 'POLLING',
+      // Every device was registered after the job, by one operation: that is its uploadId.
+      uploadId: expect.any(String),
+    });
+  });
+
+  it('an UNCONFIRMED upload that never reached KDMS is settled FAILED by reading KDMS', async () => {
+    proxy.hold(UPLOAD, 'swallowed');
+    const imeis = freshImeis(2);
+    const { body } = await graph.post(SUBMIT, { input: { imeis } });
+    const jobId = body.errors?.[0]?.extensions?.jobId as string;
+    proxy.clear();
+    expect(await jobById(jobId)).toMatchObject({ status: 'UNCONFIRMED' });
+    await graph.fleetgraph.server.jobs.settleOverdue(0);
+    expect(await jobById(jobId)).toMatchObject({
+      status: 'FAILED',
+      succeeded: 0,
+      failed: 2,
+      settledBy: 'POLLING',
+      uploadId: null,
+      failures: imeis.map((identifier) => ({ identifier, code: 'NOT_REGISTERED' })),
+    });
+  });
+
+  it('a delete whose answer times out is settled by reading KDMS: the devices are gone', async () => {
+    const imeis = freshImeis(2);
+    await graph.post(SUBMIT, { input: { imeis } });
+    await settleInKdms();
+    proxy.hold('POST /kdms/v1/devices/delete', 'forwarded');
+    const { body } = await graph.post(DELETE, { input: { imeis } });
+    const jobId = body.errors?.[0]?.extensions?.jobId as string;
+    proxy.clear();
+    await request('PUT', `${emulators.urls.kdms}/_emulator/async`, { webhookMode: 'drop' });
+    await settleInKdms();
+    await graph.fleetgraph.server.jobs.settleOverdue(0);
+    expect(await jobById(jobId)).toMatchObject({
+      operation: 'DELETE',
+      status: 'COMPLETED',
+      succeeded: 2,
+      settledBy: 'POLLING',
+    });
+  });
+
+  it('a definite refusal (KDMS answers 503) keeps no job, and the same key may be sent again', async () => {
+    const before = (await graph.sdk.UploadJobs({ first: 100 })).uploadJobs!.edges.length;
+    await request('PUT', `${emulators.urls.kdms}/_emulator/faults`, {
+      failNext: 1,
+      errorStatus: 503,
+      paths: ['/kdms/v1/devices/upload'],
+    });
+    try {
+      const imeis = freshImeis(1);
+      const input = { imeis, idempotencyKey: `refused-${imeis[0]}` };
+      const refused = await graph.post(SUBMIT, { input });
+      expect(refused.body.errors?.[0]?.extensions).toMatchObject({
+        code: 'UPSTREAM_UNAVAILABLE',
+        upstreamStatus: 503,
+      });
+      expect(refused.body.errors?.[0]?.extensions?.jobId).toBeUndefined();
+      expect((await graph.sdk.UploadJobs({ first: 100 })).uploadJobs!.edges).toHaveLength(before);
+      const accepted = await graph.post(SUBMIT, { input });
+      expect(accepted.body.data?.uploadDevices).toMatchObject({
+        status: 'PENDING',
+        uploadId: expect.any(String),
+      });
+    } finally {
+      await request('DELETE', `${emulators.urls.kdms}/_emulator/faults`);
+    }
   });
 });

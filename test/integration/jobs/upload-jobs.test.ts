@@ -35,6 +35,11 @@ beforeEach(() => emulators.resetCounts());
 /** Where KDMS calls this graph back (the address it subscribed at start). */
 const webhookUrl = () => graph.url.replace('localhost', '127.0.0.1').replace('/graphql', '/webhooks/knox');
 const kdmsUploads = () => emulators.requestCounts().kdms['POST /kdms/v1/devices/upload'] ?? 0;
+/** KDMS's id for a job's operation (the job's own id is Fleetgraph's). */
+async function uploadIdOf(jobId: string): Promise<string> {
+  const { body } = await graph.post('query ($id: ID!) { uploadJob(id: $id) { uploadId } }', { id: jobId });
+  return (body.data?.uploadJob as { uploadId: string }).uploadId;
+}
 const settle = () => emulators.kdms.settlePending();
 
 describe('uploadDevices', () => {
@@ -151,14 +156,13 @@ describe('uploadDevices', () => {
   });
 
   it('lists jobs newest first, by status', async () => {
-    const { uploadJobs } = await graph.sdk.UploadJobs({ first: 100, status: 'PARTIALLY_COMPLETED' });
+    const uploadJobs = (await graph.sdk.UploadJobs({ first: 100, status: 'PARTIALLY_COMPLETED' }))
+      .uploadJobs!;
     expect(uploadJobs.edges.length).toBeGreaterThan(0);
     expect(uploadJobs.edges.every((e) => e.node.status === 'PARTIALLY_COMPLETED')).toBe(true);
-    const all = await graph.sdk.UploadJobs({ first: 2 });
-    const next = await graph.sdk.UploadJobs({ first: 2, after: all.uploadJobs.pageInfo.endCursor });
-    expect(all.uploadJobs.edges[0]!.node.submittedAt >= next.uploadJobs.edges[0]!.node.submittedAt).toBe(
-      true,
-    );
+    const all = (await graph.sdk.UploadJobs({ first: 2 })).uploadJobs!;
+    const next = (await graph.sdk.UploadJobs({ first: 2, after: all.pageInfo.endCursor })).uploadJobs!;
+    expect(all.edges[0]!.node.submittedAt >= next.edges[0]!.node.submittedAt).toBe(true);
   });
 });
 
@@ -195,10 +199,13 @@ describe('the webhook receiver', () => {
         ids.push((await graph.sdk.UploadDevices({ input: { imeis: freshImeis(1) } })).uploadDevices.id);
       await settle();
       const received = await receiver.waitFor(count);
+      const byUploadId = new Map(
+        await Promise.all(ids.map(async (id) => [await uploadIdOf(id), id] as const)),
+      );
       return received.map((r) => ({
         body: r.body,
         signature: String(r.headers['x-wsm-signature']),
-        jobId: JSON.parse(r.body.toString('utf8')).data.uploadId as string,
+        jobId: byUploadId.get(JSON.parse(r.body.toString('utf8')).data.uploadId as string)!,
       }));
     } finally {
       await graph.fleetgraph.server.jobs.ensureSubscription(webhookUrl());
@@ -245,14 +252,15 @@ describe('the webhook receiver', () => {
 
   it('answers 400 naming the JSON path to a signed callback it cannot read, and changes nothing', async () => {
     const { uploadDevices: job } = await graph.sdk.UploadDevices({ input: { imeis: freshImeis(1) } });
+    const uploadId = await uploadIdOf(job.id);
     const broken: Array<[unknown, string]> = [
       [{ eventId: 'broken-1', eventType: 'KDMS_DEVICE_UPLOAD', data: { results: [] } }, 'data.uploadId'],
       [
-        { eventId: 'broken-2', data: { uploadId: job.id, results: [{ status: 'SUCCESS' }] } },
+        { eventId: 'broken-2', data: { uploadId, results: [{ status: 'SUCCESS' }] } },
         'data.results[0].deviceId',
       ],
-      [{ eventId: 'broken-3', data: { uploadId: job.id, results: 'all good' } }, 'data.results'],
-      [{ data: { uploadId: job.id, results: [] } }, 'eventId'],
+      [{ eventId: 'broken-3', data: { uploadId, results: 'all good' } }, 'data.results'],
+      [{ data: { uploadId, results: [] } }, 'eventId'],
       [[], '(the body)'],
     ];
     for (const [payload, path] of broken) {
@@ -273,12 +281,15 @@ describe('the webhook receiver', () => {
   it('applies a signed callback that carries only the fields it needs', async () => {
     const imeis = freshImeis(2);
     const { uploadDevices: job } = await graph.sdk.UploadDevices({ input: { imeis } });
-    // No event type, time, status or counts; one result without a status but with an error code.
+    // No event type, time or counts; one result without a status but with an error code.
     const payload = {
       eventId: `minimal-${job.id}`,
       data: {
-        uploadId: job.id,
-        results: [{ deviceId: imeis[0] }, { deviceId: imeis[1], errorCode: 'INVALID_DEVICE_ID' }],
+        uploadId: await uploadIdOf(job.id),
+        results: [
+          { deviceId: imeis[0], status: 'SUCCESS' },
+          { deviceId: imeis[1], errorCode: 'INVALID_DEVICE_ID' },
+        ],
       },
     };
     const body = Buffer.from(JSON.stringify(payload));
@@ -291,6 +302,119 @@ describe('the webhook receiver', () => {
       failures: [{ identifier: imeis[1], code: 'INVALID_DEVICE_ID', message: '' }],
       settledBy: 'WEBHOOK',
       completedAt: expect.any(String),
+    });
+  });
+
+  describe('signed callbacks are validated by schema (issue 12, low items)', () => {
+    /** A signed callback for `jobId` with these results; the answer and the job afterwards. */
+    async function callBack(jobId: string, results: unknown, extra: Record<string, unknown> = {}) {
+      const body = Buffer.from(
+        JSON.stringify({
+          eventId: `validated-${Math.random()}`,
+          eventType: 'KDMS_DEVICE_UPLOAD',
+          ...extra,
+          data: { uploadId: await uploadIdOf(jobId), results },
+        }),
+      );
+      const response = await deliver(body, await emulators.kdms.signCallback(body));
+      return {
+        status: response.status,
+        contentType: response.headers.get('content-type'),
+        answer: (await response.json()) as Record<string, unknown>,
+        job: await jobOf(jobId),
+      };
+    }
+    const unchanged = { status: 'PENDING', succeeded: null, failed: null, settledBy: null };
+
+    it('results: [null] is refused with a JSON 400 naming the path, and keeps nothing', async () => {
+      const { uploadDevices: job } = await graph.sdk.UploadDevices({ input: { imeis: freshImeis(1) } });
+      const { status, contentType, answer, job: after } = await callBack(job.id, [null]);
+      expect([status, contentType]).toEqual([400, expect.stringContaining('application/json')]);
+      expect(answer).toMatchObject({ error: 'invalid_body', path: 'data.results[0]' });
+      expect(after).toMatchObject(unchanged);
+    });
+
+    it('three results for a one-device job count that device once: succeeded 1, failed 0', async () => {
+      const [imei] = freshImeis(1);
+      const [other, another] = freshImeis(2);
+      const { uploadDevices: job } = await graph.sdk.UploadDevices({ input: { imeis: [imei!] } });
+      const results = [imei, other, another].map((deviceId) => ({ deviceId, status: 'SUCCESS' }));
+      const { answer, job: after } = await callBack(job.id, results);
+      expect(answer).toEqual({ outcome: 'applied' });
+      expect(after).toMatchObject({
+        status: 'COMPLETED',
+        requested: 1,
+        succeeded: 1,
+        failed: 0,
+        failures: [],
+      });
+    });
+
+    it('a device reported twice, or none at all, is refused with 400 and keeps nothing', async () => {
+      const [imei] = freshImeis(1);
+      const { uploadDevices: job } = await graph.sdk.UploadDevices({ input: { imeis: [imei!] } });
+      const twice = await callBack(job.id, [
+        { deviceId: imei, status: 'SUCCESS' },
+        { deviceId: imei, status: 'FAILURE', errorCode: 'INVALID_DEVICE_ID' },
+      ]);
+      expect([twice.status, twice.answer.path]).toEqual([400, 'data.results[1].deviceId']);
+      const none = await callBack(job.id, []);
+      expect([none.status, none.answer.path]).toEqual([400, 'data.results']);
+      expect(none.job).toMatchObject(unchanged);
+    });
+
+    it('a device the callback does not report failed (NOT_REPORTED): counts stay within the job', async () => {
+      const imeis = freshImeis(3);
+      const { uploadDevices: job } = await graph.sdk.UploadDevices({ input: { imeis } });
+      const { job: after } = await callBack(job.id, [{ deviceId: imeis[0], status: 'SUCCESS' }]);
+      expect(after).toMatchObject({
+        status: 'PARTIALLY_COMPLETED',
+        succeeded: 1,
+        failed: 2,
+        failures: [
+          { identifier: imeis[1], code: 'NOT_REPORTED' },
+          { identifier: imeis[2], code: 'NOT_REPORTED' },
+        ],
+      });
+    });
+
+    it('a result without a status (nor an error code) is not a success: 400, and the job stays PENDING', async () => {
+      const imeis = freshImeis(2);
+      const { uploadDevices: job } = await graph.sdk.UploadDevices({ input: { imeis } });
+      const {
+        status,
+        answer,
+        job: after,
+      } = await callBack(job.id, [{ deviceId: imeis[0], status: 'SUCCESS' }, { deviceId: imeis[1] }]);
+      expect(status).toBe(400);
+      expect(answer).toMatchObject({
+        path: 'data.results[1]',
+        message: expect.stringContaining('a result needs a status or an errorCode'),
+      });
+      expect(after).toMatchObject(unchanged);
+    });
+
+    it('a bad eventTime and an object errorCode settle the job, which stays readable', async () => {
+      const imeis = freshImeis(2);
+      const { uploadDevices: job } = await graph.sdk.UploadDevices({ input: { imeis } });
+      const { answer } = await callBack(
+        job.id,
+        [
+          { deviceId: imeis[0], status: 'SUCCESS' },
+          { deviceId: imeis[1], status: 'FAILURE', errorCode: { nested: 'object' } },
+        ],
+        { eventTime: 'the day before yesterday' },
+      );
+      expect(answer).toEqual({ outcome: 'applied' });
+      // Read twice, through the typed SDK (DateTime parsed): the job is served, now and later.
+      for (let i = 0; i < 2; i++)
+        expect(await jobOf(job.id)).toMatchObject({
+          status: 'PARTIALLY_COMPLETED',
+          failures: [{ identifier: imeis[1], code: 'UNKNOWN', message: '' }],
+          completedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        });
+      const listed = await graph.sdk.UploadJobs({ first: 100 });
+      expect(listed.uploadJobs!.edges.map((e) => e.node.id)).toContain(job.id);
     });
   });
 
@@ -328,7 +452,8 @@ describe('the webhook receiver', () => {
     try {
       const { uploadDevices: job } = await graph.sdk.UploadDevices({ input: { imeis: freshImeis(500) } });
       await settle();
-      expect(emulators.kdms.deliveries.filter((d) => d.uploadId === job.id).map((d) => d.outcome)).toEqual([
+      const uploadId = await uploadIdOf(job.id);
+      expect(emulators.kdms.deliveries.filter((d) => d.uploadId === uploadId).map((d) => d.outcome)).toEqual([
         'delivered',
       ]);
       expect((await jobOf(job.id)).status).toBe('COMPLETED');

@@ -16,7 +16,7 @@ import { eventually } from '../../helpers/wait.js';
 const UPLOAD = 'POST /kdms/v1/devices/upload';
 const DEVICE_PAGE = '{ devices(first: 20) { edges { node { id management { status } access { name } } } } }';
 const UPLOAD_MUTATION =
-  'mutation ($imeis: [String!]) { uploadDevices(input: { imeis: $imeis }) { id status } }';
+  'mutation ($imeis: [String!]) { uploadDevices(input: { imeis: $imeis }) { id uploadId status } }';
 
 let redis: LocalRedis;
 let emulators: RunningEmulators;
@@ -49,11 +49,13 @@ afterAll(async () => {
 
 describe('Redis stops under a running replica', () => {
   let pendingJob: string;
+  let pendingUpload: string;
 
   it('before: a job is stored and reads work', async () => {
     const { body } = await graph.post(UPLOAD_MUTATION, { imeis: freshImeis(2) });
     expect(body.errors).toBeUndefined();
     pendingJob = (body.data?.uploadDevices as { id: string }).id;
+    pendingUpload = (body.data?.uploadDevices as { uploadId: string }).uploadId;
     expect((await graph.post(DEVICE_PAGE)).body.errors).toBeUndefined();
   });
 
@@ -104,7 +106,7 @@ describe('Redis stops under a running replica', () => {
   it('while it is away: a Knox callback is answered 503, so Knox delivers it again later', async () => {
     // KDMS calls this replica back (it subscribed at start); KDMS itself is up.
     await emulators.kdms.settlePending();
-    const delivery = emulators.kdms.deliveries.find((d) => d.uploadId === pendingJob);
+    const delivery = emulators.kdms.deliveries.find((d) => d.uploadId === pendingUpload);
     expect(delivery).toMatchObject({ outcome: 'failed', lastStatus: 503 });
   });
 
@@ -126,7 +128,7 @@ describe('Redis stops under a running replica', () => {
 });
 
 describe('Redis stops while KDMS is accepting an upload', () => {
-  it('the caller is told the job id; the job is recorded once Redis returns and then settles', async () => {
+  it("the caller is told the job id; KDMS's answer is recorded once Redis returns and the job settles", async () => {
     await request('PUT', `${emulators.urls.kdms}/_emulator/faults`, {
       latencyMs: 300,
       paths: ['/kdms/v1/devices/upload'],
@@ -139,25 +141,29 @@ describe('Redis stops while KDMS is accepting an upload', () => {
       await redis.kill();
       const { body } = await answer;
       const error = body.errors?.[0];
-      expect(error?.extensions).toMatchObject({ code: 'STORE_UNAVAILABLE', uploadId: expect.any(String) });
-      const uploadId = error!.extensions!.uploadId as string;
-      expect(error?.message).toContain(`KDMS accepted the upload as job ${uploadId}`);
-      expect(error?.message).toContain(`uploadJob(id: "${uploadId}")`);
+      expect(error?.extensions).toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+        jobId: expect.any(String),
+        uploadId: expect.any(String),
+      });
+      const { jobId, uploadId } = error!.extensions as { jobId: string; uploadId: string };
+      expect(error?.message).toContain(`KDMS accepted the upload (uploadId ${uploadId}) as job ${jobId}`);
+      expect(error?.message).toContain(`uploadJob(id: "${jobId}")`);
 
       await redis.restart();
+      // The job was recorded before KDMS was called; once Redis is back, KDMS's answer is too.
       const recorded = await eventually(async () => {
         const { body: read } = await graph.post(
-          'query ($id: ID!) { uploadJob(id: $id) { id status requested } }',
-          {
-            id: uploadId,
-          },
+          'query ($id: ID!) { uploadJob(id: $id) { id uploadId status requested } }',
+          { id: jobId },
         );
-        return (read.data?.uploadJob as { status: string; requested: number } | null) ?? undefined;
-      }, 'the poller recording the job');
-      expect(recorded).toMatchObject({ status: 'PENDING', requested: 3 });
+        const job = read.data?.uploadJob as { status: string } | null;
+        return job?.status === 'PENDING' ? job : undefined;
+      }, 'the poller recording the answer');
+      expect(recorded).toEqual({ id: jobId, uploadId, status: 'PENDING', requested: 3 });
       await emulators.kdms.settlePending();
       await eventually(
-        async () => (await graph.sdk.UploadJob({ id: uploadId })).uploadJob?.status === 'COMPLETED',
+        async () => (await graph.sdk.UploadJob({ id: jobId })).uploadJob?.status === 'COMPLETED',
         'the callback settling the recorded job',
       );
     } finally {
