@@ -4,7 +4,9 @@ import type { DeviceAccess, DeviceRegistration, ManagedDevice } from './fleet.js
 /**
  * What the graph holds for one device while a request resolves it: its identifiers and whichever
  * upstream records were already read on the way (a list page, a reference). `undefined` means "not
- * looked up yet"; `null` means "looked up, and that API does not know the device".
+ * looked up yet"; `null` means "looked up, and that API does not know the device"; an entry in
+ * `unavailable` means "looked up, and that API failed": its fields carry that error, and the API is not
+ * asked again for this device in the same request.
  */
 export interface DeviceRef {
   imei: string | null;
@@ -12,6 +14,7 @@ export interface DeviceRef {
   registration?: DeviceRegistration | null;
   managed?: ManagedDevice | null;
   access?: DeviceAccess | null;
+  unavailable?: { registration?: Error; managed?: Error; access?: Error };
 }
 
 export type DeviceLookup = { imei: string } | { serialNumber: string };

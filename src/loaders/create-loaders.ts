@@ -17,7 +17,10 @@ import {
   KNOX_MANAGE_MAX_LIMIT,
   KNOX_MANAGE_MAX_USER_IDS_PER_READ,
 } from '../upstreams/knox-manage/knox-manage.wire.js';
+import { UpstreamError } from '../upstreams/errors.js';
 import { mapSettled } from './concurrency.js';
+import { asError, settle } from './partial.js';
+import type { Settled } from './partial.js';
 import type { BoxDeviceIndex, KnoxManageDeviceIndex, UpstreamReads } from './upstream-reads.js';
 
 /**
@@ -58,7 +61,10 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     new DataLoader<string, V>(
       (keys) => {
         options.onBatch?.(name, keys.length);
-        return batch(keys);
+        // Per-key failure is data: a failed upstream call fails each key of its batch, and DataLoader keeps
+        // that outcome for the rest of the request. (A rejected batch is forgotten, so every later field
+        // would ask the failing API again, and get the same error again.)
+        return Promise.resolve(batch(keys)).catch((error: unknown) => keys.map(() => asError(error)));
       },
       batching ? { maxBatchSize } : { maxBatchSize: 1, cache: false },
     );
@@ -178,6 +184,7 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
   const loaders = {
     registration(ref: DeviceRef): Promise<DeviceRegistration | null> {
       if (ref.registration !== undefined) return Promise.resolve(ref.registration);
+      if (ref.unavailable?.registration) return Promise.reject(ref.unavailable.registration);
       // Both identifiers ride in the same getDevices batch: no extra call for the fallback.
       return registrationByIdentifier.loadMany(identifiersOf(ref)).then((found) => {
         const error = found.find((f): f is Error => f instanceof Error);
@@ -188,6 +195,7 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
 
     management(ref: DeviceRef): Promise<ManagedDevice | null> {
       if (ref.managed !== undefined) return Promise.resolve(ref.managed);
+      if (ref.unavailable?.managed) return Promise.reject(ref.unavailable.managed);
       return firstFound(identifiersOf(ref), async (id) =>
         ref.imei === id ? managedByImei.load(id) : managedBySerial.load(id),
       );
@@ -195,6 +203,7 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
 
     access(ref: DeviceRef): Promise<DeviceAccess | null> {
       if (ref.access !== undefined) return Promise.resolve(ref.access);
+      if (ref.unavailable?.access) return Promise.reject(ref.unavailable.access);
       return firstFound(identifiersOf(ref), (cuid) => accessByCuid.load(cuid));
     },
 
@@ -217,15 +226,34 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     },
 
     /**
-     * Whether Knox Manage knows the user. A user who owns devices exists: asked with the user's device
-     * list, which `devices` then reuses; only a user without devices costs a user read.
+     * Whether Knox Manage knows the user, or the upstream failure that kept every Knox Manage read from
+     * saying. A user who owns devices exists: asked with the user's device list, which `devices` then
+     * reuses; a user without devices, or whose device list failed, costs a user read.
      */
-    async userExists(userId: string): Promise<boolean> {
-      if (batching && (await managedByUser.load(userId)).length > 0) return true;
-      return (await userById.load(userId)) !== null;
+    async userExists(userId: string): Promise<boolean | UpstreamError> {
+      let failure: unknown;
+      if (batching) {
+        try {
+          if ((await managedByUser.load(userId)).length > 0) return true;
+        } catch (error) {
+          failure = error;
+        }
+      }
+      try {
+        return (await userById.load(userId)) !== null;
+      } catch (error) {
+        failure ??= error;
+      }
+      if (failure instanceof UpstreamError) return failure;
+      throw failure;
     },
 
-    /** A device by one identifier, or null when no API knows it (each API asked at most once). */
+    /**
+     * A device by one identifier. Found by any API, it is returned even when another API failed: that
+     * API's failure rides on the ref (`unavailable`), so its fields carry the error and it is not asked
+     * again under the device's other identifier. Null when every API answered that it does not know the
+     * device; when none found it and one could not answer, whether it exists is unknown: that is thrown.
+     */
     async findDevice(
       lookup: DeviceLookup,
       prefetch: { management?: boolean; access?: boolean } = {},
@@ -235,15 +263,37 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
           ? { imei: lookup.imei, serialNumber: null }
           : { imei: null, serialNumber: lookup.serialNumber };
       // Records the query will ask for anyway are read alongside KDMS, not after it: one round trip, not two.
-      // Their failures surface on their own fields (the loaders keep the outcome).
-      const managed = prefetch.management ? loaders.management(ref).catch(() => undefined) : undefined;
-      const accessed = prefetch.access ? loaders.access(ref).catch(() => undefined) : undefined;
-      const registration = await loaders.registration(ref);
-      if (registration) return refFromRegistration(registration);
-      const found = (await managed) ?? (await loaders.management(ref));
-      if (found) return { ...refFromManaged(found), registration: null };
-      const access = (await accessed) ?? (await loaders.access(ref));
-      if (access) return { ...refFromAccess(access), registration: null, managed: null };
+      const [registration, prefetchedManagement, prefetchedAccess] = await Promise.all([
+        settle(loaders.registration(ref)),
+        prefetch.management ? settle(loaders.management(ref)) : undefined,
+        prefetch.access ? settle(loaders.access(ref)) : undefined,
+      ]);
+      const unavailable: NonNullable<DeviceRef['unavailable']> = {};
+      const found = (device: DeviceRef): DeviceRef =>
+        Object.keys(unavailable).length > 0 ? { ...device, unavailable } : device;
+      if (registration.error) unavailable.registration = registration.error;
+      if (prefetchedManagement?.error) unavailable.managed = prefetchedManagement.error;
+      if (prefetchedAccess?.error) unavailable.access = prefetchedAccess.error;
+      if (registration.value) return found(refFromRegistration(registration.value));
+      const unknownTo = (key: 'registration' | 'managed', outcome: Settled<unknown>) =>
+        outcome.error ? {} : { [key]: null };
+
+      const management = prefetchedManagement ?? (await settle(loaders.management(ref)));
+      if (management.error) unavailable.managed = management.error;
+      if (management.value)
+        return found({ ...refFromManaged(management.value), ...unknownTo('registration', registration) });
+
+      const access = prefetchedAccess ?? (await settle(loaders.access(ref)));
+      if (access.error) unavailable.access = access.error;
+      if (access.value) {
+        return found({
+          ...refFromAccess(access.value),
+          ...unknownTo('registration', registration),
+          ...unknownTo('managed', management),
+        });
+      }
+      const failure = registration.error ?? management.error ?? access.error;
+      if (failure) throw failure;
       return null;
     },
 

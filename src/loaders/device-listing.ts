@@ -4,6 +4,7 @@ import type { ManagementStatus, Upstream } from '../domain/fleet.js';
 import { KNOX_MANAGE_MAX_LIMIT } from '../upstreams/knox-manage/knox-manage.wire.js';
 import type { Loaders, UpstreamServices } from './create-loaders.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import type { CursorBinding, PositionKind } from './cursor.js';
 
 /**
  * The fleet as one Relay connection over three differently paged APIs. The listing walks the APIs in
@@ -74,13 +75,22 @@ export async function listDevices(
 ): Promise<DevicePageData> {
   const filter = request.filter ?? {};
   const plan = planFor(filter);
-  const start = request.after ? decodeCursor(request.after) : { phase: 0, position: null };
-  if (start.phase >= plan.phases.length)
-    throw new DeviceFilterError('after is a cursor from another listing');
+  // A position means something only in the listing that issued it: the same filter, hence the same phases.
+  const binding: CursorBinding = {
+    list: 'devices',
+    scope: {
+      kind: 'filter',
+      value: JSON.stringify([filter.source ?? null, filter.managementStatus ?? null, filter.userId ?? null]),
+    },
+  };
+  const positions = plan.phases.map((p): PositionKind => (p === 'kdms' ? 'key' : 'offset'));
+  const start = request.after
+    ? decodeCursor(request.after, binding, positions)
+    : { phase: 0, position: null };
   const edges: DeviceEdgeData[] = [];
   let phase = start.phase;
   let position: string | number | null = start.position;
-  const cursor = (p: number, pos: string | number) => encodeCursor({ phase: p, position: pos });
+  const cursor = (p: number, pos: string | number) => encodeCursor(binding, { phase: p, position: pos });
 
   while (edges.length < request.first && phase < plan.phases.length) {
     const need = request.first - edges.length;
@@ -180,19 +190,18 @@ export async function listUploadDevices(
   first: number,
   after: string | null,
 ): Promise<DevicePageData> {
+  const binding: CursorBinding = { list: 'UploadJob.devices', scope: { kind: 'upload', value: uploadId } };
+  const searchAfter = after ? (decodeCursor(after, binding, ['key']).position as string) : null;
   if (first === 0) return { edges: [], hasNextPage: false };
-  const start = after ? decodeCursor(after) : { phase: 0, position: null };
-  if (start.phase !== 0 || (start.position !== null && typeof start.position !== 'string'))
-    throw new DeviceFilterError('after is a cursor from another listing');
   const page = await services.kdms.getDevices({
     uploadId,
     pageSize: first,
-    ...(start.position ? { searchAfter: start.position } : {}),
+    ...(searchAfter ? { searchAfter } : {}),
   });
   const edges = page.registrations.map((registration) => {
     loaders.primeRegistration(registration);
     return {
-      cursor: encodeCursor({ phase: 0, position: registration.deviceId }),
+      cursor: encodeCursor(binding, { phase: 0, position: registration.deviceId }),
       ref: refFromRegistration(registration),
     };
   });

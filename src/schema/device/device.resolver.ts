@@ -1,5 +1,4 @@
-import { Kind } from 'graphql';
-import type { GraphQLResolveInfo, SelectionNode } from 'graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import {
   Arg,
   Args,
@@ -23,10 +22,12 @@ import type {
   DeviceAccess,
   Upstream,
 } from '../../domain/fleet.js';
+import { firstKnown } from '../../loaders/partial.js';
 import { App } from '../app/app.type.js';
 import { UpstreamEnum } from '../common/enums.js';
 import { pageInfoOf } from '../common/page-info.type.js';
 import { PagingArgs, checkedFirst } from '../common/paging.args.js';
+import { selectedFieldNames } from '../common/selection.js';
 import type { GraphContext } from '../context.js';
 import { badUserInput, notFound } from '../errors.js';
 import { User } from '../user/user.type.js';
@@ -37,20 +38,6 @@ import { BoxDevice, Device, KdmsRegistration, ManagedDevice as ManagedDeviceType
 export interface DeviceConnectionValue {
   edges: Array<{ cursor: string; node: DeviceRef }>;
   pageInfo: ReturnType<typeof pageInfoOf>;
-}
-
-/** Field names selected directly on this field (inline fragments included; a named fragment counts as all). */
-function selectedFieldNames(info: GraphQLResolveInfo): Set<string> {
-  const names = new Set<string>();
-  const visit = (selections: readonly SelectionNode[]): void => {
-    for (const s of selections) {
-      if (s.kind === Kind.FIELD) names.add(s.name.value);
-      else if (s.kind === Kind.INLINE_FRAGMENT) visit(s.selectionSet.selections);
-      else ['management', 'access', 'apps', 'users', 'sources', 'model'].forEach((n) => names.add(n));
-    }
-  };
-  for (const node of info.fieldNodes) if (node.selectionSet) visit(node.selectionSet.selections);
-  return names;
 }
 
 /** Exactly one of id, imei or serialNumber. */
@@ -95,7 +82,9 @@ export class DeviceResolver {
 
   @Authorized(SCOPES.read)
   @Query(() => DeviceConnection, {
-    description: 'Every device of every API, each once; narrowed by `filter`.',
+    nullable: true,
+    description:
+      'Every device of every API, each once; narrowed by `filter`. Null, with the error, when an API the listing walks fails.',
   })
   async devices(
     @Ctx() { listings }: GraphContext,
@@ -166,9 +155,11 @@ export class DeviceResolver {
 
   @Authorized(SCOPES.read)
   @FieldResolver(() => String, { nullable: true })
-  async secondaryImei(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
-    const registration = await loaders.registration(device);
-    return registration?.secondaryImei ?? device.managed?.secondaryImei ?? null;
+  secondaryImei(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
+    return firstKnown(
+      async () => (await loaders.registration(device))?.secondaryImei,
+      () => Promise.resolve(device.managed?.secondaryImei),
+    );
   }
 
   @Authorized(SCOPES.read)
@@ -179,10 +170,12 @@ export class DeviceResolver {
 
   @Authorized(SCOPES.read)
   @FieldResolver(() => String, { nullable: true })
-  async model(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
-    const registration = await loaders.registration(device);
-    if (registration?.model) return registration.model;
-    return (await loaders.management(device))?.model ?? null;
+  model(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
+    // KDMS's model first; Knox Manage's when KDMS has none or could not answer.
+    return firstKnown(
+      async () => (await loaders.registration(device))?.model,
+      async () => (await loaders.management(device))?.model,
+    );
   }
 
   @Authorized(SCOPES.read)
@@ -218,7 +211,8 @@ export class DeviceResolver {
   @Authorized(SCOPES.read)
   @FieldResolver(() => [User], {
     nullable: true,
-    description: 'Its Knox Manage owner and the users Box saw on it, each once.',
+    description:
+      'Its Knox Manage owner and the users Box saw on it, each once. Null, with the error, when either API cannot answer.',
   })
   async users(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<UserRef[]> {
     const [managed, appUsers] = await Promise.all([loaders.management(device), loaders.appUsers(device)]);
@@ -232,7 +226,8 @@ export class DeviceResolver {
   @Authorized(SCOPES.read)
   @FieldResolver(() => [UpstreamEnum], {
     nullable: true,
-    description: 'The APIs that know this device (asks each one).',
+    description:
+      'The APIs that know this device (asks each one). Null, with the error, when one cannot answer: never an incomplete list.',
   })
   async sources(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<Upstream[]> {
     const [registration, managed, access] = await Promise.all([

@@ -5,6 +5,7 @@ import {
   Field,
   FieldResolver,
   ID,
+  Info,
   Int,
   Mutation,
   ObjectType,
@@ -13,18 +14,23 @@ import {
   Root,
   Authorized,
 } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { SCOPES } from '../../domain/scopes.js';
 import { refFromManaged } from '../../domain/device-ref.js';
 import type { FleetUser } from '../../domain/fleet.js';
 import { decodeOffsetCursor, encodeOffsetCursor } from '../../loaders/cursor.js';
+import type { CursorBinding } from '../../loaders/cursor.js';
 import { PageInfo, pageInfoOf } from '../common/page-info.type.js';
 import { PagingArgs, checkedFirst } from '../common/paging.args.js';
+import { selectedFieldNames } from '../common/selection.js';
 import type { GraphContext } from '../context.js';
 import { DeviceConnection } from '../device/device.connection.js';
 import type { DeviceConnectionValue } from '../device/device.resolver.js';
 import { badUserInput } from '../errors.js';
 import { User } from './user.type.js';
 import type { UserRef } from './user.type.js';
+
+const USERS: CursorBinding = { list: 'users' };
 
 @ObjectType({ simpleResolvers: true })
 class UserEdge {
@@ -62,22 +68,39 @@ export class AuthenticationResult {
 @Resolver(() => User)
 export class UserResolver {
   @Authorized(SCOPES.read)
-  @Query(() => User, { nullable: true, description: 'A Knox Manage user.' })
+  @Query(() => User, {
+    nullable: true,
+    description:
+      'A Knox Manage user. When Knox Manage cannot answer, the user asked for is returned with the error on each field Knox Manage holds.',
+  })
   async user(
     @Ctx() { loaders }: GraphContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('userId', () => ID) userId: string,
   ): Promise<UserRef | null> {
-    return (await loaders.userExists(userId)) ? { userId } : null;
+    const exists = await loaders.userExists(userId);
+    if (exists instanceof Error) {
+      // Knox Manage could not say. Its fields will carry that error on their own paths (the loaders keep
+      // the failure for the request); a selection of the id alone has no such field, and an answer without
+      // an error would claim the user exists, so the error goes on `user` itself.
+      const fields = [...selectedFieldNames(info)].filter((f) => f !== 'userId' && f !== '__typename');
+      if (fields.length === 0) throw exists;
+      return { userId };
+    }
+    return exists ? { userId } : null;
   }
 
   @Authorized(SCOPES.read)
-  @Query(() => UserConnection, { description: 'Knox Manage users, in its order.' })
+  @Query(() => UserConnection, {
+    nullable: true,
+    description: 'Knox Manage users, in its order. Null, with the error, when Knox Manage cannot answer.',
+  })
   async users(@Ctx() { listings }: GraphContext, @Args(() => PagingArgs) { first, after }: PagingArgs) {
-    const start = decodeOffsetCursor(after);
+    const start = decodeOffsetCursor(after, USERS);
     const limit = checkedFirst(first);
     const page = limit === 0 ? { items: [], total: 0 } : await listings.users(start, limit);
     const edges = page.items.map((u: FleetUser, i: number) => ({
-      cursor: encodeOffsetCursor(start + i + 1),
+      cursor: encodeOffsetCursor(start + i + 1, USERS),
       node: { userId: u.userId },
     }));
     return {
@@ -148,11 +171,13 @@ export class UserResolver {
     @Ctx() { loaders }: GraphContext,
     @Args(() => PagingArgs) { first, after }: PagingArgs,
   ): Promise<DeviceConnectionValue> {
-    const start = decodeOffsetCursor(after);
+    const binding: CursorBinding = { list: 'User.devices', scope: { kind: 'user', value: user.userId } };
+    const start = decodeOffsetCursor(after, binding);
+    const limit = checkedFirst(first);
     const managed = await loaders.devicesOfUser(user.userId);
-    const slice = managed.slice(start, start + checkedFirst(first));
+    const slice = managed.slice(start, start + limit);
     const edges = slice.map((m, i) => ({
-      cursor: encodeOffsetCursor(start + i + 1),
+      cursor: encodeOffsetCursor(start + i + 1, binding),
       node: refFromManaged(m),
     }));
     return {

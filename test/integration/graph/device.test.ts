@@ -154,13 +154,13 @@ describe('updateDeviceAccess', () => {
     const cached = await startTestGraph({ env: { READ_CACHE_TTL_MS: '60000' }, emulators: { fleet } });
     try {
       const first = await cached.sdk.FleetPage({ first: 10 });
-      const node = first.devices.edges.find((e) => e.node.access)!.node;
+      const node = first.devices!.edges.find((e) => e.node.access)!.node;
       await cached.sdk.UpdateDeviceAccess({
         id: node.id,
         input: { purgeAppDataOnNextLogin: true, name: 'Returned to stock' },
       });
       const again = await cached.sdk.FleetPage({ first: 10 });
-      expect(again.devices.edges.find((e) => e.node.id === node.id)?.node.access?.name).toBe(
+      expect(again.devices!.edges.find((e) => e.node.id === node.id)?.node.access?.name).toBe(
         'Returned to stock',
       );
     } finally {
@@ -210,9 +210,9 @@ describe('users and authentication', () => {
 
   it('pages users', async () => {
     const first = await graph.sdk.Users({ first: 100 });
-    expect(first.users.totalCount).toBe(fleet.users.length);
-    const second = await graph.sdk.Users({ first: 100, after: first.users.pageInfo.endCursor });
-    expect(second.users.edges[0]?.node.userId).toBe(fleet.users[100]!.userId);
+    expect(first.users!.totalCount).toBe(fleet.users.length);
+    const second = await graph.sdk.Users({ first: 100, after: first.users!.pageInfo.endCursor });
+    expect(second.users!.edges[0]?.node.userId).toBe(fleet.users[100]!.userId);
   });
 
   it('authenticates with Knox Manage and reports a wrong password as not authenticated', async () => {

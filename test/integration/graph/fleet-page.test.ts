@@ -1,5 +1,6 @@
 import { deviceIdOf } from '../../../src/domain/device-ref.js';
 import type { SeededDevice, SeededFleet } from '../../../src/emulators/fleet/seeded-fleet.js';
+import type { DeviceIdsQuery } from '../../../src/generated/fleetgraph-sdk.js';
 import { startTestGraph } from '../../helpers/graph.js';
 import type { TestGraph } from '../../helpers/graph.js';
 
@@ -19,7 +20,7 @@ const kdmsOrder = (f: SeededFleet): SeededDevice[] =>
 
 describe('devices(first: 100) with management, access and apps', () => {
   it('returns 100 devices with fields from all three APIs, matching what the emulators hold', async () => {
-    const { devices } = await graph.sdk.FleetPage({ first: 100 });
+    const devices = (await graph.sdk.FleetPage({ first: 100 })).devices!;
     expect(devices.edges).toHaveLength(100);
     expect(devices.pageInfo.hasNextPage).toBe(true);
     const expected = kdmsOrder(fleet).slice(0, 100);
@@ -87,7 +88,7 @@ describe('with the read cache on (READ_CACHE_TTL_MS)', () => {
       await cached.sdk.FleetPage({ first: 100 });
       cached.resetCalls();
       const again = await cached.sdk.FleetPage({ first: 100 });
-      expect(again.devices.edges).toHaveLength(100);
+      expect(again.devices!.edges).toHaveLength(100);
       expect(cached.upstreamCalls()).toEqual({ kdms: 1, knoxManage: 0, box: 0 });
     } finally {
       await cached.stop();
@@ -125,7 +126,8 @@ describe('walking the whole fleet', () => {
     let after: string | null | undefined = null;
     let pages = 0;
     do {
-      const { devices } = await graph.sdk.DeviceIds({ first: 100, after });
+      const page: DeviceIdsQuery = await graph.sdk.DeviceIds({ first: 100, after });
+      const devices = page.devices!;
       seen.push(...devices.edges.map((e) => e.node.id));
       after = devices.pageInfo.hasNextPage ? devices.pageInfo.endCursor : null;
       pages += 1;
@@ -136,7 +138,7 @@ describe('walking the whole fleet', () => {
 
   it('lists one API only with filter.source, and Knox Manage devices by status', async () => {
     const box = await graph.sdk.DeviceIds({ first: 100, filter: { source: 'BOX' } });
-    expect(box.devices.edges.map((e) => e.node.id)).toEqual(
+    expect(box.devices!.edges.map((e) => e.node.id)).toEqual(
       fleet.devices
         .filter((d) => d.box)
         .slice(0, 100)
@@ -147,8 +149,8 @@ describe('walking the whole fleet', () => {
       filter: { managementStatus: 'BLOCKED_BY_ADMIN' },
     });
     const expected = fleet.devices.filter((d) => d.knoxManage?.status === 'BA');
-    expect(blocked.devices.edges).toHaveLength(Math.min(100, expected.length));
-    expect(blocked.devices.edges.every((e) => e.node.management?.status === 'BLOCKED_BY_ADMIN')).toBe(true);
+    expect(blocked.devices!.edges).toHaveLength(Math.min(100, expected.length));
+    expect(blocked.devices!.edges.every((e) => e.node.management?.status === 'BLOCKED_BY_ADMIN')).toBe(true);
   });
 
   it('refuses first above the cap and cursors it did not issue, with BAD_USER_INPUT', async () => {
