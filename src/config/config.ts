@@ -43,6 +43,8 @@ export interface AuthConfig {
   jwksUrl: string | null;
   issuer: string | null;
   audience: string | null;
+  /** Clock difference tolerated for `exp`, `nbf` and `iat`, in seconds. */
+  clockSkewSeconds: number;
 }
 
 export interface QueryLimits {
@@ -59,6 +61,8 @@ export interface QueryLimits {
 
 export interface ResilienceConfig {
   timeoutMs: { kdms: number; knoxManage: number; box: number };
+  /** One upstream call, retries and waits included, ends within this. */
+  deadlineMs: number;
   retries: number;
   maxConcurrency: number;
   breakerErrorPercent: number;
@@ -90,7 +94,10 @@ export interface FleetgraphConfig {
    */
   cache: { url: string | null; connectTimeoutMs: number };
   jobs: {
-    /** Where upload jobs persist (keyv-file), so restarts keep them; null (`JOB_STORE_FILE=memory`) keeps them in memory. */
+    /**
+     * The SQLite file upload jobs persist in, so restarts and crashes keep them; null
+     * (`JOB_STORE_FILE=memory`) keeps them in memory.
+     */
     storeFile: string | null;
     /** The URL KDMS calls back (Knox Webhook Notification); embedded mode defaults to this server. */
     webhookPublicUrl: string | null;
@@ -108,6 +115,8 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_KDMS_TOKEN_URL = 'https://api.samsungknox.com/ams/v1/oauth2/token';
+/** Upload jobs without CACHE_URL: a SQLite database (with a `-wal` file beside it). */
+export const DEFAULT_JOB_STORE_FILE = '.fleetgraph/jobs.sqlite';
 
 type Env = Record<string, string | undefined>;
 
@@ -209,6 +218,7 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     readCacheTtlMs: int('READ_CACHE_TTL_MS', 10_000, 0, 3_600_000),
     resilience: {
       timeoutMs: { kdms: 0, knoxManage: 0, box: 0 },
+      deadlineMs: int('UPSTREAM_DEADLINE_MS', 20_000, 100, 600_000),
       retries: int('UPSTREAM_RETRIES', 2, 0, 10),
       maxConcurrency: int('UPSTREAM_MAX_CONCURRENCY', 32, 1, 1024),
       breakerErrorPercent: int('BREAKER_ERROR_PERCENT', 50, 1, 100),
@@ -270,6 +280,7 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
       jwksUrl,
       issuer: text('AUTH_JWT_ISSUER') ?? null,
       audience: text('AUTH_JWT_AUDIENCE') ?? null,
+      clockSkewSeconds: int('AUTH_CLOCK_SKEW_SECONDS', 60, 0, 3600),
     };
   } else if (production) {
     problems.push('NODE_ENV=production needs caller authentication: set AUTH_JWT_SECRET or AUTH_JWKS_URL');
@@ -287,7 +298,7 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     );
   config.jobs = {
     storeFile:
-      cacheUrl !== null || jobStoreFile === 'memory' ? null : (jobStoreFile ?? '.fleetgraph/jobs.json'),
+      cacheUrl !== null || jobStoreFile === 'memory' ? null : (jobStoreFile ?? DEFAULT_JOB_STORE_FILE),
     webhookPublicUrl,
     // Embedded uploads settle within seconds; real KDMS may take minutes.
     webhookTimeoutMs: int(

@@ -15,4 +15,6 @@ export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
 export interface Principal {
   subject: string;
   scopes: Set<string>;
+  /** When the caller's token expires (epoch ms): long-lived connections end then. */
+  expiresAt: number;
 }

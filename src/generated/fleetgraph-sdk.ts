@@ -17,6 +17,8 @@ export type DeviceAccessInput = {
 
 /** Devices to upload to or delete from KDMS, by IMEI and/or serial number. */
 export type DeviceBatchInput = {
+  /** Your key for this batch (1 to 200 printable characters, e.g. a UUID). Sending the same batch again with the same key returns the job the first call made and sends nothing to KDMS, even when the first answer never reached you; the same key with another batch is refused. Keys are per caller. */
+  idempotencyKey?: string | null | undefined;
   /** IMEIs: 15 digits with a valid Luhn check digit. */
   imeis?: Array<string> | null | undefined;
   /** Serial numbers: 8 to 20 upper-case letters and digits. */
@@ -74,8 +76,10 @@ export type UploadJobStatus =
   | 'FAILED'
   /** Some devices failed; see failures. */
   | 'PARTIALLY_COMPLETED'
-  /** KDMS accepted the job (202) and has not reported back yet. */
-  | 'PENDING';
+  /** KDMS accepted the job (202, uploadId known) and has not reported back yet. */
+  | 'PENDING'
+  /** Recorded and sent to KDMS, but KDMS's answer is not known: the call is in flight, or its answer timed out, was cut off or could not be read. KDMS may have taken it; its callback (matched by the devices) or a read of KDMS settles it. */
+  | 'UNCONFIRMED';
 
 /** An API Fleetgraph reads devices from. */
 export type Upstream =
@@ -116,7 +120,7 @@ export type FleetPageQueryVariables = Exact<{
 }>;
 
 
-export type FleetPageQuery = { devices: { edges: Array<{ cursor: string, node: { id: string, imei: string | null, serialNumber: string | null, model: string | null, management: { status: ManagementStatus | null } | null, access: { name: string | null, loginBlocked: boolean | null } | null, apps: Array<{ name: string | null }> | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type FleetPageQuery = { devices: { edges: Array<{ cursor: string, node: { id: string, imei: string | null, serialNumber: string | null, model: string | null, management: { status: ManagementStatus | null } | null, access: { name: string | null, loginBlocked: boolean | null } | null, apps: Array<{ name: string | null }> | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null };
 
 export type DeviceIdsQueryVariables = Exact<{
   first: number;
@@ -125,23 +129,23 @@ export type DeviceIdsQueryVariables = Exact<{
 }>;
 
 
-export type DeviceIdsQuery = { devices: { edges: Array<{ node: { id: string, imei: string | null, serialNumber: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type DeviceIdsQuery = { devices: { edges: Array<{ node: { id: string, imei: string | null, serialNumber: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null };
 
-export type UploadJobDetailFragment = { id: string, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> };
+export type UploadJobDetailFragment = { id: string, uploadId: string | null, idempotencyKey: string | null, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> };
 
 export type UploadDevicesMutationVariables = Exact<{
   input: DeviceBatchInput;
 }>;
 
 
-export type UploadDevicesMutation = { uploadDevices: { id: string, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> } };
+export type UploadDevicesMutation = { uploadDevices: { id: string, uploadId: string | null, idempotencyKey: string | null, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> } };
 
 export type DeleteDevicesMutationVariables = Exact<{
   input: DeviceBatchInput;
 }>;
 
 
-export type DeleteDevicesMutation = { deleteDevices: { id: string, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> } };
+export type DeleteDevicesMutation = { deleteDevices: { id: string, uploadId: string | null, idempotencyKey: string | null, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> } };
 
 export type UploadJobQueryVariables = Exact<{
   id: string | number;
@@ -150,7 +154,7 @@ export type UploadJobQueryVariables = Exact<{
 }>;
 
 
-export type UploadJobQuery = { uploadJob: { id: string, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, devices: { edges: Array<{ node: { id: string, imei: string | null, serialNumber: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null, failures: Array<{ identifier: string, code: string, message: string }> } | null };
+export type UploadJobQuery = { uploadJob: { id: string, uploadId: string | null, idempotencyKey: string | null, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, devices: { edges: Array<{ node: { id: string, imei: string | null, serialNumber: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null, failures: Array<{ identifier: string, code: string, message: string }> } | null };
 
 export type UploadJobsQueryVariables = Exact<{
   status?: UploadJobStatus | null | undefined;
@@ -159,7 +163,7 @@ export type UploadJobsQueryVariables = Exact<{
 }>;
 
 
-export type UploadJobsQuery = { uploadJobs: { edges: Array<{ node: { id: string, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type UploadJobsQuery = { uploadJobs: { edges: Array<{ node: { id: string, uploadId: string | null, idempotencyKey: string | null, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null };
 
 export type UserWithDevicesQueryVariables = Exact<{
   userId: string | number;
@@ -176,7 +180,7 @@ export type UsersQueryVariables = Exact<{
 }>;
 
 
-export type UsersQuery = { users: { totalCount: number, edges: Array<{ cursor: string, node: { userId: string, name: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type UsersQuery = { users: { totalCount: number, edges: Array<{ cursor: string, node: { userId: string, name: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null };
 
 export type AuthenticateUserMutationVariables = Exact<{
   userId: string | number;
@@ -244,6 +248,8 @@ export const DeviceDetailFragmentDoc = gql`
 export const UploadJobDetailFragmentDoc = gql`
     fragment UploadJobDetail on UploadJob {
   id
+  uploadId
+  idempotencyKey
   operation
   status
   targetServices

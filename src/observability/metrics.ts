@@ -16,13 +16,27 @@ export interface Metrics {
   loaderBatchSize: Histogram<'loader'>;
   cacheLookups: Counter<'cache' | 'result'>;
   storeErrors: Counter<'purpose'>;
+  /** Reports `count()` as the number of job-event listeners (open `uploadJobChanged` subscriptions). */
+  watchJobEventListeners(count: () => number): void;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'fleetgraph_process_' });
   const seconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  let jobEventListeners: () => number = () => 0;
+  new Gauge({
+    name: 'fleetgraph_job_event_listeners',
+    help: 'Listeners for upload job changes in this process: one per open uploadJobChanged subscription',
+    registers: [registry],
+    collect() {
+      this.set(jobEventListeners());
+    },
+  });
   return {
+    watchJobEventListeners: (count) => {
+      jobEventListeners = count;
+    },
     registry,
     graphqlRequests: new Counter({
       name: 'fleetgraph_graphql_requests_total',

@@ -59,7 +59,10 @@ export function formatGraphQLError(
   if (original instanceof CursorError || original instanceof DeviceFilterError) {
     return { ...keep, extensions: { ...keep.extensions, code: 'BAD_USER_INPUT' } };
   }
-  if (typeof keep.extensions.code !== 'string') {
+  // Anything without a code of its own is a bug or an unexpected failure: Apollo labels it
+  // INTERNAL_SERVER_ERROR but keeps its message, which may name code or quote data. Only development
+  // shows it.
+  if (typeof keep.extensions.code !== 'string' || keep.extensions.code === 'INTERNAL_SERVER_ERROR') {
     return {
       ...keep,
       message: options.development ? keep.message : 'Internal server error',
@@ -67,4 +70,9 @@ export function formatGraphQLError(
     };
   }
   return keep;
+}
+
+/** Whether a formatted error is one Fleetgraph did not expect (worth an error log line). */
+export function isInternalError(formatted: GraphQLFormattedError): boolean {
+  return formatted.extensions?.code === 'INTERNAL_SERVER_ERROR';
 }

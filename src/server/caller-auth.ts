@@ -15,10 +15,14 @@ export interface CallerAuthenticator {
 }
 
 export function createCallerAuthenticator(config: AuthConfig): CallerAuthenticator {
+  const { clockSkewSeconds } = config;
   const key: Uint8Array | JWTVerifyGetKey = config.jwtSecret
     ? new TextEncoder().encode(config.jwtSecret)
     : createRemoteJWKSet(new URL(config.jwksUrl!));
   const options = {
+    // A token without an expiry would be valid forever.
+    requiredClaims: ['exp'],
+    clockTolerance: clockSkewSeconds,
     ...(config.jwtSecret ? { algorithms: ['HS256'] } : {}),
     ...(config.issuer ? { issuer: config.issuer } : {}),
     ...(config.audience ? { audience: config.audience } : {}),
@@ -33,9 +37,17 @@ export function createCallerAuthenticator(config: AuthConfig): CallerAuthenticat
           typeof key === 'function'
             ? await jwtVerify(match[1], key, options)
             : await jwtVerify(match[1], key, options);
+        // jose checks iat's type, not its sense: a token "issued" in the future was minted wrongly or forged.
+        if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + clockSkewSeconds)
+          throw new AuthenticationError('Invalid bearer token: "iat" claim is in the future');
         const scope = typeof payload.scope === 'string' ? payload.scope : '';
-        return { subject: payload.sub ?? 'unknown', scopes: new Set(scope.split(/\s+/).filter(Boolean)) };
+        return {
+          subject: payload.sub ?? 'unknown',
+          scopes: new Set(scope.split(/\s+/).filter(Boolean)),
+          expiresAt: payload.exp! * 1000, // requiredClaims: exp is there
+        };
       } catch (error) {
+        if (error instanceof AuthenticationError) throw error;
         // jose's messages say what failed (expired, signature, claim) without echoing the token.
         throw new AuthenticationError(
           `Invalid bearer token: ${error instanceof Error ? error.message : 'verification failed'}`,

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApolloServer } from '@apollo/server';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -14,7 +15,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { GraphQLError } from 'graphql';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { StoreFactory } from '../cache/create-store.js';
@@ -32,10 +33,11 @@ import type { Metrics } from '../observability/metrics.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../observability/request-scope.js';
 import type { CallerAuth } from '../schema/auth-checker.js';
 import type { GraphContext } from '../schema/context.js';
-import { formatGraphQLError } from '../schema/errors.js';
+import { formatGraphQLError, isInternalError } from '../schema/errors.js';
 import { AuthenticationError, createCallerAuthenticator } from './caller-auth.js';
 import { createContext } from './create-context.js';
 import { createUpstreams } from './create-upstreams.js';
+import { MAX_HEADER_BYTES, headerBytes, httpErrorHandler, refuseLargeHeaders } from './http-errors.js';
 import type { Upstreams } from './create-upstreams.js';
 import { QueryLimitError, checkQueryLimits, parseWithLimits } from './query-limits.js';
 import { WEBHOOK_PATH, webhookRouter } from './webhook-route.js';
@@ -53,6 +55,10 @@ export interface CreateServerOptions {
 }
 
 export const WEBHOOK_MAX_HEADER_BYTES = 4 * 1024 * 1024;
+/** How old the last upstream probe may be before /readyz starts another. */
+const READINESS_PROBE_MS = 5_000;
+/** How long the first /readyz waits for the first probe before answering "starting". */
+const READINESS_FIRST_WAIT_MS = 2_000;
 
 export interface FleetgraphServer {
   httpServer: Server;
@@ -70,18 +76,40 @@ function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 }
 
+/** Distinct operation names /metrics keeps apart; later names share one label. */
+const MAX_OPERATION_LABELS = 100;
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * Operation names as metric labels from a bounded set: the first MAX_OPERATION_LABELS well-formed names
+ * seen, then `other`. Names come from callers (even unauthenticated ones), so they must not grow the
+ * registry without bound.
+ */
+function operationLabels(): (name: string | null | undefined) => string {
+  const known = new Set<string>();
+  return (name) => {
+    if (!name) return 'anonymous';
+    if (known.has(name)) return name;
+    if (!OPERATION_NAME.test(name) || known.size >= MAX_OPERATION_LABELS) return 'other';
+    known.add(name);
+    return name;
+  };
+}
+
 /** GraphQL errors and durations per operation, for /metrics. */
 function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GraphContext> {
+  const label = operationLabels();
   return {
     async requestDidStart() {
       const started = performance.now();
       return {
         async willSendResponse({ operationName, errors, response }) {
-          const operation = operationName ?? 'anonymous';
+          const operation = label(operationName);
           const body = response.body.kind === 'single' ? response.body.singleResult : null;
-          const allErrors = [...(errors ?? []), ...((body?.errors as GraphQLError[] | undefined) ?? [])];
-          metrics.graphqlRequests.inc({ operation, outcome: allErrors.length ? 'error' : 'ok' });
-          for (const error of allErrors)
+          // The formatted errors the caller got, each once; the raw ones only when no body carries them.
+          const sent: ReadonlyArray<{ extensions?: Record<string, unknown> }> = body?.errors ?? errors ?? [];
+          metrics.graphqlRequests.inc({ operation, outcome: sent.length ? 'error' : 'ok' });
+          for (const error of sent)
             metrics.graphqlErrors.inc({
               operation,
               code: String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'),
@@ -110,11 +138,14 @@ export async function createFleetgraphServer({
     metrics,
     logger,
   });
+  const jobEvents = createJobEvents(await stores.broadcast<UploadJob>('fleetgraph:job-events'));
+  metrics.watchJobEventListeners(() => jobEvents.listenerCount());
   const jobs = new UploadJobService(
     upstreams.kdms,
-    new UploadJobStore(stores.create('jobs'), stores.locks),
-    createJobEvents(await stores.broadcast<UploadJob>('fleetgraph:job-events')),
+    new UploadJobStore(stores.create('jobs'), stores.locks, logger),
+    jobEvents,
     stores.locks,
+    logger,
   );
   const verifier = new WebhookVerifier(() => upstreams.kdms.downloadCertificate());
   const authenticator = config.auth ? createCallerAuthenticator(config.auth) : null;
@@ -135,14 +166,21 @@ export async function createFleetgraphServer({
   app.disable('x-powered-by');
   // KWN callbacks carry a compact JWS whose payload is the whole body in a header: a 10,000-device
   // result is about 1 MB of header. Node's 16 KB default would answer 431 to every large callback.
-  const httpServer = createServer({ maxHeaderSize: WEBHOOK_MAX_HEADER_BYTES }, app);
+  // Every other route refuses big headers before its own work starts (refuseLargeHeaders).
+  const httpServer = createServer({ maxHeaderSize: WEBHOOK_MAX_HEADER_BYTES }, (req, res) => {
+    if (!refuseLargeHeaders(req, res)) app(req, res);
+  });
 
   // Subscriptions (graphql-ws) share the /graphql path with queries, as Apollo Sandbox expects.
   const wsServer = new WebSocketServer({
     server: httpServer,
     path: '/graphql',
     maxPayload: config.limits.maxRequestBytes,
+    verifyClient: ({ req }: { req: IncomingMessage }) => headerBytes(req) <= MAX_HEADER_BYTES,
   });
+  /** graphql-ws sends errors as graphql-js prints them: give them the same `extensions` as HTTP answers. */
+  const formatWsErrors = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
+    errors.map((error) => formatGraphQLError(error.toJSON(), error, { development }));
   const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
@@ -168,6 +206,20 @@ export async function createFleetgraphServer({
           return false;
         }
       },
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: formatWsErrors(result.errors) } : result,
+      // Errors before execution are the document's (validation), as Apollo labels them over HTTP.
+      onError: (_ctx, _id, _payload, errors) =>
+        formatWsErrors(
+          errors.map(
+            (e) =>
+              new GraphQLError(e.message, {
+                nodes: e.nodes ?? null,
+                originalError: e.originalError ?? null,
+                extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...e.extensions },
+              }),
+          ),
+        ),
       onSubscribe: (_ctx, _id, payload) => {
         try {
           checkQueryLimits(
@@ -197,7 +249,28 @@ export async function createFleetgraphServer({
     // No "Did you mean …?" listing of field names where the schema is not public.
     hideSchemaDetailsFromClientErrors: !config.introspection,
     includeStacktraceInErrorResponses: development,
-    formatError: (formatted, error) => formatGraphQLError(formatted, error, { development }),
+    formatError: (formatted, error) => {
+      const answer = formatGraphQLError(formatted, error, { development });
+      if (isInternalError(answer)) {
+        const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+        // Where it broke, without the message: a message may quote the data it choked on.
+        logger.error(
+          {
+            path: formatted.path,
+            errorType: original instanceof Error ? original.name : typeof original,
+            frames:
+              original instanceof Error
+                ? original.stack
+                    ?.split('\n')
+                    .slice(1, 6)
+                    .map((l) => l.trim())
+                : [],
+          },
+          'unexpected error in a resolver',
+        );
+      }
+      return answer;
+    },
     logger: {
       debug: (m) => logger.debug(m),
       info: (m) => logger.info(m),
@@ -245,11 +318,13 @@ export async function createFleetgraphServer({
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // /readyz answers at once from the last upstream probe; a probe older than READINESS_PROBE_MS starts a
+  // new one in the background, so a slow upstream slows the probe, never the answer.
   let upstreamReadiness: { at: number; upstreams: unknown[]; ok: boolean } | null = null;
-  app.get('/readyz', async (_req, res, next) => {
-    try {
-      // Readiness probes come every few seconds: one upstream check per 5 s is enough.
-      if (!upstreamReadiness || Date.now() - upstreamReadiness.at > 5_000) {
+  let probing: Promise<void> | null = null;
+  const probeUpstreams = (): Promise<void> =>
+    (probing ??= (async () => {
+      try {
         const checks = await context({ enabled: false, principal: null }).health();
         const breakers = Object.fromEntries(
           Object.values(upstreams.http).map((h) => [h.upstream, h.breakerState]),
@@ -259,18 +334,33 @@ export async function createFleetgraphServer({
           ok: checks.every((c) => c.status === 'UP'),
           upstreams: checks.map((c) => ({ ...c, breaker: breakers[c.upstream] })),
         };
+      } catch (error) {
+        logger.warn(
+          { errorType: error instanceof Error ? error.name : typeof error },
+          'readiness probe failed',
+        );
+      } finally {
+        probing = null;
       }
-      // The store's state is a connection flag: always current.
-      const store = stores.health();
-      const ok = upstreamReadiness.ok && store.status === 'UP';
-      res.status(ok ? 200 : 503).json({
-        status: ok ? 'ready' : 'degraded',
-        upstreams: upstreamReadiness.upstreams,
-        store,
-      });
-    } catch (error) {
-      next(error);
+    })());
+  app.get('/readyz', async (_req, res) => {
+    if (!upstreamReadiness || Date.now() - upstreamReadiness.at > READINESS_PROBE_MS) {
+      const probe = probeUpstreams();
+      // Only the very first answer waits for a probe, and not for long.
+      if (!upstreamReadiness)
+        await Promise.race([probe, sleep(READINESS_FIRST_WAIT_MS, undefined, { ref: false })]);
     }
+    // The store's state is a connection flag: always current.
+    const store = stores.health();
+    const last = upstreamReadiness;
+    const ok = last !== null && last.ok && store.status === 'UP';
+    res.status(ok ? 200 : 503).json({
+      status: last === null ? 'starting' : ok ? 'ready' : 'degraded',
+      ...(last
+        ? { probedAt: new Date(last.at).toISOString(), upstreams: last.upstreams }
+        : { upstreams: [] }),
+      store,
+    });
   });
   app.get('/metrics', async (_req, res) => {
     res.setHeader('content-type', metrics.registry.contentType);
@@ -316,6 +406,7 @@ export async function createFleetgraphServer({
         context(await callerAuth(req.headers.authorization), res.locals.requestId as string),
     }),
   );
+  app.use(httpErrorHandler(logger));
 
   // Jobs whose callback is overdue are settled by polling KDMS; the same tick retries the KWN
   // subscription until it is in place.

@@ -85,6 +85,7 @@ export function createUpstreams({
       resilience: resilience
         ? {
             ...(timeoutMs ? { timeoutMs } : {}),
+            deadlineMs: resilience.deadlineMs,
             retries: resilience.retries,
             maxConcurrency: resilience.maxConcurrency,
             breaker: {

@@ -37,6 +37,16 @@ export class QueryLimitError extends GraphQLError {
 const UNPAGED_LIST_ESTIMATE = 10;
 /** `first` when a query leaves it at its default. */
 const DEFAULT_FIRST = 50;
+/**
+ * Representations one `_entities` call may carry. A router sends one call per query-plan fetch, so this
+ * is the largest page another subgraph can ask Fleetgraph to join.
+ */
+export const MAX_REPRESENTATIONS = 1000;
+/**
+ * Fields that cost an upstream call for each parent (Box reads apps and device users one device at a
+ * time): weighted on top of the list estimate, so a query's cost follows the calls it will make.
+ */
+const PER_PARENT_CALL_WEIGHT: Record<string, number> = { 'Device.apps': 10, 'Device.users': 10 };
 
 export function parseWithLimits(source: string, limits: QueryLimits): DocumentNode {
   try {
@@ -106,6 +116,15 @@ export function checkQueryLimits(
         depth,
       );
   }
+  const representations = largestRepresentations(document, variables ?? {});
+  if (representations > MAX_REPRESENTATIONS) {
+    throw new QueryLimitError(
+      'representations',
+      `Too many _entities representations: ${representations} (at most ${MAX_REPRESENTATIONS})`,
+      MAX_REPRESENTATIONS,
+      representations,
+    );
+  }
   const cost = costOf(schema, document, variables ?? {});
   if (cost > limits.maxCost) {
     throw new QueryLimitError(
@@ -158,6 +177,29 @@ function depthOf(set: SelectionSetNode, fragments: Fragments, depth: number, vis
   return max;
 }
 
+/** How many items a list argument carries: a literal list's length, or a variable's array length. */
+function listLength(node: ValueNode | undefined, variables: Record<string, unknown>): number | null {
+  if (!node) return null;
+  if (node.kind === Kind.LIST) return node.values.length;
+  if (node.kind === Kind.VARIABLE) {
+    const value = variables[node.name.value];
+    return Array.isArray(value) ? value.length : null;
+  }
+  return null;
+}
+
+function largestRepresentations(document: DocumentNode, variables: Record<string, unknown>): number {
+  let largest = 0;
+  visit(document, {
+    Field(node) {
+      if (node.name.value !== '_entities') return;
+      const argument = node.arguments?.find((a) => a.name.value === 'representations');
+      largest = Math.max(largest, listLength(argument?.value, variables) ?? 0);
+    },
+  });
+  return largest;
+}
+
 function intValue(node: ValueNode | undefined, variables: Record<string, unknown>): number | null {
   if (!node) return null;
   if (node.kind === Kind.INT) return Number(node.value);
@@ -182,7 +224,7 @@ function costOf(schema: GraphQLSchema, document: DocumentNode, variables: Record
     let cost = 0;
     for (const selection of set.selections) {
       if (selection.kind === Kind.FIELD) {
-        cost += multiplier;
+        cost += multiplier * (1 + (PER_PARENT_CALL_WEIGHT[`${parent?.name}.${selection.name.value}`] ?? 0));
         const field =
           parent && (isObjectType(parent) || isInterfaceType(parent))
             ? parent.getFields()[selection.name.value]
@@ -198,7 +240,16 @@ function costOf(schema: GraphQLSchema, document: DocumentNode, variables: Record
           (parent?.name ?? '').endsWith('Connection') &&
           (selection.name.value === 'edges' || selection.name.value === 'nodes');
         const listSize = nullable && isListType(nullable) ? UNPAGED_LIST_ESTIMATE : 1;
-        const size = pageOfConnection ? 1 : (first ?? (isConnection ? DEFAULT_FIRST : listSize));
+        // `_entities` resolves one entity per representation.
+        const representations =
+          selection.name.value === '_entities'
+            ? listLength(
+                selection.arguments?.find((a) => a.name.value === 'representations')?.value,
+                variables,
+              )
+            : null;
+        const size =
+          representations ?? (pageOfConnection ? 1 : (first ?? (isConnection ? DEFAULT_FIRST : listSize)));
         cost += costSet(selection.selectionSet, named, multiplier * Math.max(1, size), visiting);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;

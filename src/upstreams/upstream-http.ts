@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got from 'got';
 import type { Got, Response } from 'got';
@@ -22,6 +23,8 @@ import { readWire } from './wire-schema.js';
 
 export interface ResilienceOptions {
   timeoutMs: number;
+  /** One call, retries and waits included, ends by this deadline (below a federation router's 30 s). */
+  deadlineMs: number;
   /** Extra attempts for reads. */
   retries: number;
   /** First backoff; doubles per attempt, plus up to the same again at random. */
@@ -42,6 +45,7 @@ export interface ResilienceOptions {
 
 export const DEFAULT_RESILIENCE: ResilienceOptions = {
   timeoutMs: 10_000,
+  deadlineMs: 20_000,
   retries: 2,
   retryBaseDelayMs: 100,
   maxRetryAfterMs: 2_000,
@@ -97,6 +101,11 @@ class FailedAnswer extends Error {
     super(`HTTP ${response.status}`);
   }
 }
+
+/** Below this, what is left of a deadline is not worth another attempt. */
+const MIN_USEFUL_ATTEMPT_MS = 250;
+
+const isOpenBreaker = (error: unknown): boolean => (error as { code?: string }).code === 'EOPENBREAKER';
 
 class Semaphore {
   private active = 0;
@@ -189,15 +198,20 @@ export class UpstreamHttp {
   async send(request: UpstreamRequest, url = this.baseUrl + request.path): Promise<UpstreamResponse> {
     const endpoint = `${request.method} ${new URL(url).pathname}`;
     const attempts = request.idempotent ? 1 + this.options.retries : 1;
+    const deadline = performance.now() + this.options.deadlineMs;
     for (let attempt = 1; ; attempt++) {
       let response: UpstreamResponse | null = null;
       let failure: UpstreamError | null = null;
+      // Each attempt gets the per-upstream timeout, or what is left of the call's deadline if less.
+      const timeoutMs = Math.max(1, Math.min(this.options.timeoutMs, deadline - performance.now()));
       try {
-        response = await this.attempt(request, url, endpoint, attempt > 1);
+        response = await this.attempt(request, url, endpoint, attempt > 1, timeoutMs);
       } catch (error) {
         failure = error as UpstreamError;
       }
-      const waitMs = attempt < attempts ? this.retryDelay(response, failure, attempt) : null;
+      let waitMs = attempt < attempts ? this.retryDelay(response, failure, attempt) : null;
+      // A retry that could not finish before the deadline is not started.
+      if (waitMs !== null && performance.now() + waitMs >= deadline - MIN_USEFUL_ATTEMPT_MS) waitMs = null;
       if (waitMs === null) {
         if (failure) throw failure;
         return response!;
@@ -232,24 +246,31 @@ export class UpstreamHttp {
     url: string,
     endpoint: string,
     retry: boolean,
+    timeoutMs: number,
   ): Promise<UpstreamResponse> {
     await this.semaphore.acquire();
     const started = performance.now();
     let status: number | null = null;
-    try {
-      const response = await this.breaker.fire(async () => {
-        const answer = await this.rawSend(request, url, endpoint);
+    const fire = () =>
+      this.breaker.fire(async () => {
+        const answer = await this.rawSend(request, url, endpoint, timeoutMs);
         status = answer.status;
         if (answer.status >= 500) throw new FailedAnswer(answer);
         return answer;
       });
-      return response;
+    try {
+      try {
+        return await fire();
+      } catch (error) {
+        // Half-open admits one probe; the calls that arrive meanwhile wait for its verdict instead of
+        // failing, and go ahead if it closed the breaker.
+        if (!isOpenBreaker(error) || !(await this.probeClosedBreaker(timeoutMs))) throw error;
+        return await fire();
+      }
     } catch (error) {
       if (error instanceof FailedAnswer) return error.response;
       if (error instanceof UpstreamError) throw error;
-      if ((error as { code?: string }).code === 'EOPENBREAKER') {
-        throw new CircuitOpenError(this.upstream, endpoint);
-      }
+      if (isOpenBreaker(error)) throw new CircuitOpenError(this.upstream, endpoint);
       throw error;
     } finally {
       this.semaphore.release();
@@ -264,7 +285,35 @@ export class UpstreamHttp {
     }
   }
 
-  private async rawSend(request: UpstreamRequest, url: string, endpoint: string): Promise<UpstreamResponse> {
+  /** True when a half-open breaker's probe closed it within `waitMs`; false at once if it is not half-open. */
+  private async probeClosedBreaker(waitMs: number): Promise<boolean> {
+    if (!this.breaker.halfOpen) return false;
+    // The losers of the race are aborted, so no listener outlives the wait.
+    const settled = new AbortController();
+    const { signal } = settled;
+    try {
+      return await Promise.race([
+        once(this.breaker, 'close', { signal }).then(
+          () => true,
+          () => false,
+        ),
+        once(this.breaker, 'open', { signal }).then(
+          () => false,
+          () => false,
+        ),
+        sleep(waitMs, false, { signal, ref: false }).catch(() => false),
+      ]);
+    } finally {
+      settled.abort();
+    }
+  }
+
+  private async rawSend(
+    request: UpstreamRequest,
+    url: string,
+    endpoint: string,
+    timeoutMs: number,
+  ): Promise<UpstreamResponse> {
     const headers = request.headers;
     let response: Response<string>;
     try {
@@ -281,6 +330,7 @@ export class UpstreamHttp {
         ...(request.json !== undefined ? { json: request.json } : {}),
         ...(form ? { form } : {}),
         ...(request.query ? { searchParams: request.query } : {}),
+        timeout: { request: timeoutMs },
       });
     } catch (error) {
       const reason =

@@ -42,6 +42,7 @@ describe('health and metrics', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
       status: 'ready',
+      probedAt: expect.stringMatching(/^\d{4}-/),
       upstreams: ['KDMS', 'KNOX_MANAGE', 'BOX'].map((upstream) => ({
         upstream,
         status: 'UP',

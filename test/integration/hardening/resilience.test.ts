@@ -114,10 +114,13 @@ describe('partial results with the right error codes', () => {
   it('malformed JSON from KDMS: UPSTREAM_ERROR on the KDMS path', async () => {
     await faults('kdms', { malformedJsonNext: 1, paths: ['/kdms/v1/devices/getDevices'] });
     const { body } = await graph.post(
-      'query ($imei: String) { device(imei: $imei) { imei } }',
+      'query ($imei: String) { device(imei: $imei) { imei registration { deviceId } } }',
       { imei: seeded().imei },
       auth,
     );
+    // Knox Manage and Box still find the device: the KDMS error is on the KDMS field only.
+    expect(body.data?.device).toMatchObject({ imei: seeded().imei, registration: null });
+    expect(body.errors?.[0]?.path).toEqual(['device', 'registration']);
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_ERROR', upstream: 'KDMS' });
     expect(body.errors?.[0]?.message).toMatch(/malformed JSON/);
   });
