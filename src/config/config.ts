@@ -85,6 +85,8 @@ export interface FleetgraphConfig {
   landingPage: boolean;
   limits: QueryLimits;
   logLevel: string;
+  /** How old the last upstream probe may be before /readyz starts another (in the background). */
+  readinessProbeMs: number;
   /** Off only for the benchmark's naive baseline. */
   batching: boolean;
   embedded: { fleetSize: number; fleetSeed: string; kdmsAsyncDelayMs: number };
@@ -238,6 +240,7 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
       maxRequestBytes: int('MAX_REQUEST_BYTES', 1_048_576, 1024, 104_857_600),
     },
     logLevel: text('LOG_LEVEL') ?? 'info',
+    readinessProbeMs: int('READINESS_PROBE_MS', 5_000, 0, 3_600_000),
     batching: batchingRaw !== 'off',
     embedded: {
       fleetSize: int('FLEET_SIZE', 1000, 0, 1_000_000),

@@ -55,8 +55,6 @@ export interface CreateServerOptions {
 }
 
 export const WEBHOOK_MAX_HEADER_BYTES = 4 * 1024 * 1024;
-/** How old the last upstream probe may be before /readyz starts another. */
-const READINESS_PROBE_MS = 5_000;
 /** How long the first /readyz waits for the first probe before answering "starting". */
 const READINESS_FIRST_WAIT_MS = 2_000;
 
@@ -318,7 +316,7 @@ export async function createFleetgraphServer({
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  // /readyz answers at once from the last upstream probe; a probe older than READINESS_PROBE_MS starts a
+  // /readyz answers at once from the last upstream probe; a probe older than config.readinessProbeMs starts a
   // new one in the background, so a slow upstream slows the probe, never the answer.
   let upstreamReadiness: { at: number; upstreams: unknown[]; ok: boolean } | null = null;
   let probing: Promise<void> | null = null;
@@ -344,7 +342,7 @@ export async function createFleetgraphServer({
       }
     })());
   app.get('/readyz', async (_req, res) => {
-    if (!upstreamReadiness || Date.now() - upstreamReadiness.at > READINESS_PROBE_MS) {
+    if (!upstreamReadiness || Date.now() - upstreamReadiness.at >= config.readinessProbeMs) {
       const probe = probeUpstreams();
       // Only the very first answer waits for a probe, and not for long.
       if (!upstreamReadiness)
