@@ -106,6 +106,7 @@ async function setLatency(ms: number): Promise<void> {
   for (const port of [PORTS.kdms, PORTS.knoxManage, PORTS.box]) {
     await fetch(`${emulatorUrl(port)}/_emulator/faults`, {
       method: 'PUT',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ latencyMs: ms, paths: ms ? ['/kdms', '/emm/oapi', '/box'] : [] }),
     });
   }
@@ -353,6 +354,7 @@ async function main(): Promise<void> {
   // The documented 1,800/min Knox Manage quota would cap every system at 30 req/s: lift it for the benchmark.
   await fetch(`${emulatorUrl(PORTS.knoxManage)}/_emulator/rate-limit`, {
     method: 'PUT',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ requestsPerMinute: 100_000_000 }),
   });
   const results: CellResult[] = [];

@@ -19,11 +19,13 @@ import { emulatorEnv } from './server/embedded-upstreams.js';
 const USAGE = `Usage: fleetgraph serve
        fleetgraph token [--scope "devices:read devices:upload"] [--subject S] [--expires 12h]
        fleetgraph print-schema [FILE]
-       fleetgraph emulate [--host H] [--kdms-port N] [--knox-manage-port N] [--box-port N]
-                         [--fleet-size N] [--fleet-seed S] [--kdms-async-delay-ms N]
+       fleetgraph emulate [--host H] [--allowed-host NAME]... [--kdms-port N] [--knox-manage-port N]
+                         [--box-port N] [--fleet-size N] [--fleet-seed S] [--kdms-async-delay-ms N]
 
-Environment (flags win): EMULATOR_HOST, KDMS_EMULATOR_PORT, KNOX_MANAGE_EMULATOR_PORT,
-BOX_EMULATOR_PORT, FLEET_SIZE, FLEET_SEED, KDMS_ASYNC_DELAY_MS. Port 0 picks a free port.`;
+Environment (flags win): EMULATOR_HOST, EMULATOR_ALLOWED_HOSTS (comma-separated), KDMS_EMULATOR_PORT,
+KNOX_MANAGE_EMULATOR_PORT, BOX_EMULATOR_PORT, FLEET_SIZE, FLEET_SEED, KDMS_ASYNC_DELAY_MS. Port 0 picks
+a free port. The emulators answer only Host headers naming an IP address, localhost, --host or an
+--allowed-host name (DNS rebinding), and refuse cross-site or non-JSON requests to /_emulator/*.`;
 
 /** Ctrl+C or SIGTERM stops `stop`'s servers in order, then exits 0 (1 when stopping failed). */
 function stopOnSignals(what: string, stop: () => Promise<void>): void {
@@ -53,6 +55,7 @@ async function emulate(argv: string[]): Promise<void> {
     args: argv,
     options: {
       host: { type: 'string' },
+      'allowed-host': { type: 'string', multiple: true },
       'kdms-port': { type: 'string' },
       'knox-manage-port': { type: 'string' },
       'box-port': { type: 'string' },
@@ -92,6 +95,12 @@ async function emulate(argv: string[]): Promise<void> {
   );
   const emulators = await startEmulators({
     host: values.host ?? env.EMULATOR_HOST ?? '127.0.0.1',
+    allowedHosts:
+      values['allowed-host'] ??
+      (env.EMULATOR_ALLOWED_HOSTS ?? '')
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
     ports,
     fleet: { size, seed: values['fleet-seed'] ?? env.FLEET_SEED ?? 'fleetgraph' },
     kdms: { async: { asyncDelayMs } },

@@ -45,6 +45,19 @@ export interface AuthConfig {
   audience: string | null;
   /** Clock difference tolerated for `exp`, `nbf` and `iat`, in seconds. */
   clockSkewSeconds: number;
+  /** How the JWKS's keys are cached (used with jwksUrl only). */
+  jwks: JwksSettings;
+}
+
+export interface JwksSettings {
+  /** Keys older than this are refetched in the background: a key removed from the JWKS stops working within about this long. */
+  refreshMs: number;
+  /** One JWKS fetch gives up after this long. */
+  timeoutMs: number;
+  /** At most one fetch per this long on failures and unknown `kid`s: no caller can make us fetch per request. */
+  cooldownMs: number;
+  /** While the JWKS is down, known keys are used until they are this old; then callers get 503 AUTH_UNAVAILABLE. */
+  maxStaleMs: number;
 }
 
 export interface QueryLimits {
@@ -284,7 +297,31 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
       issuer: text('AUTH_JWT_ISSUER') ?? null,
       audience: text('AUTH_JWT_AUDIENCE') ?? null,
       clockSkewSeconds: int('AUTH_CLOCK_SKEW_SECONDS', 60, 0, 3600),
+      jwks: {
+        refreshMs: int('AUTH_JWKS_REFRESH_MS', 60_000, 1_000, 86_400_000),
+        timeoutMs: int('AUTH_JWKS_TIMEOUT_MS', 3_000, 100, 60_000),
+        cooldownMs: int('AUTH_JWKS_COOLDOWN_MS', 5_000, 0, 3_600_000),
+        maxStaleMs: int('AUTH_JWKS_MAX_STALE_MS', 3_600_000, 1_000, 604_800_000),
+      },
     };
+    if (jwksUrl !== null && production) {
+      // Another issuer's or another application's tokens must not pass: name both. Keys fetched over
+      // plain http can be swapped by anyone on the path.
+      if (!config.auth.issuer)
+        problems.push(
+          "AUTH_JWT_ISSUER is required with AUTH_JWKS_URL in production (the `iss` callers' tokens carry)",
+        );
+      if (!config.auth.audience)
+        problems.push(
+          'AUTH_JWT_AUDIENCE is required with AUTH_JWKS_URL in production (the `aud` naming Fleetgraph)',
+        );
+      if (new URL(jwksUrl).protocol !== 'https:' && !bool('AUTH_JWKS_ALLOW_HTTP', false))
+        problems.push(
+          'AUTH_JWKS_URL must be an https:// URL in production (AUTH_JWKS_ALLOW_HTTP=true allows http:// for test setups)',
+        );
+    }
+    if (config.auth.jwks.maxStaleMs < config.auth.jwks.refreshMs)
+      problems.push('AUTH_JWKS_MAX_STALE_MS must be at least AUTH_JWKS_REFRESH_MS');
   } else if (production) {
     problems.push('NODE_ENV=production needs caller authentication: set AUTH_JWT_SECRET or AUTH_JWKS_URL');
   }

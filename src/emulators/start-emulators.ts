@@ -15,6 +15,11 @@ export type EmulatorName = keyof typeof DEFAULT_EMULATOR_PORTS;
 export interface StartEmulatorsOptions {
   /** Interface to listen on (default 127.0.0.1). */
   host?: string;
+  /**
+   * Host names the emulators answer to besides IP addresses, localhost and `host` (e.g. a compose
+   * service name); any other Host header is refused, as DNS rebinding would send it.
+   */
+  allowedHosts?: readonly string[];
   /** Per emulator; 0 picks a free port. Defaults to 4101–4103. */
   ports?: Partial<Record<EmulatorName, number>>;
   /** The shared fleet, or how to seed it (default: 1,000 devices, seed "fleetgraph"). */
@@ -45,6 +50,7 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
   const fleet = isFleet(options.fleet) ? options.fleet : createSeededFleet(options.fleet);
   const host = options.host ?? '127.0.0.1';
   const port = (name: EmulatorName): number => options.ports?.[name] ?? DEFAULT_EMULATOR_PORTS[name];
+  const listen = { allowedHosts: options.allowedHosts ?? [] };
   const kdms = await KdmsEmulator.create({ ...options.kdms, fleet });
   const knoxManage = new KnoxManageEmulator({ ...options.knoxManage, fleet });
   const box = new BoxEmulator({ ...options.box, fleet });
@@ -54,9 +60,9 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
   };
   try {
     const urls = {
-      kdms: await kdms.http.listen(port('kdms'), host),
-      knoxManage: await knoxManage.http.listen(port('knoxManage'), host),
-      box: await box.http.listen(port('box'), host),
+      kdms: await kdms.http.listen(port('kdms'), host, listen),
+      knoxManage: await knoxManage.http.listen(port('knoxManage'), host, listen),
+      box: await box.http.listen(port('box'), host, listen),
     };
     return {
       fleet,

@@ -34,7 +34,7 @@ import { REQUEST_ID_HEADER, requestIdFrom } from '../observability/request-scope
 import type { CallerAuth } from '../schema/auth-checker.js';
 import type { GraphContext } from '../schema/context.js';
 import { formatGraphQLError, isInternalError } from '../schema/errors.js';
-import { AuthenticationError, createCallerAuthenticator } from './caller-auth.js';
+import { AuthUnavailableError, AuthenticationError, createCallerAuthenticator } from './caller-auth.js';
 import { createContext } from './create-context.js';
 import { createUpstreams } from './create-upstreams.js';
 import { MAX_HEADER_BYTES, headerBytes, httpErrorHandler, refuseLargeHeaders } from './http-errors.js';
@@ -72,6 +72,11 @@ export interface FleetgraphServer {
 
 function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+}
+
+/** The caller's token could not be checked (its JWKS is unreachable): a server-side outage, not a bad token. */
+function authUnavailable(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'AUTH_UNAVAILABLE', http: { status: 503 } } });
 }
 
 /** Distinct operation names /metrics keeps apart; later names share one label. */
@@ -154,6 +159,7 @@ export async function createFleetgraphServer({
     try {
       return { enabled: true, principal: await authenticator.authenticate(authorization) };
     } catch (error) {
+      if (error instanceof AuthUnavailableError) throw authUnavailable(error.message);
       throw unauthenticated(error instanceof AuthenticationError ? error.message : 'Invalid bearer token');
     }
   };
@@ -348,16 +354,21 @@ export async function createFleetgraphServer({
       if (!upstreamReadiness)
         await Promise.race([probe, sleep(READINESS_FIRST_WAIT_MS, undefined, { ref: false })]);
     }
-    // The store's state is a connection flag: always current.
+    // As of the last command or probe (health() sends a PING when none is out); DOWN says why in `error`.
     const store = stores.health();
     const last = upstreamReadiness;
-    const ok = last !== null && last.ok && store.status === 'UP';
+    const auth = authenticator?.health() ?? { status: 'NOT_USED', keys: 0, lastRefreshAt: null, error: null };
+    // Unready only while no key is known: known keys keep working while the JWKS is down, and replicas
+    // sharing one identity provider must not all leave the load balancer together.
+    const authReady = auth.status !== 'DOWN' || auth.keys > 0;
+    const ok = last !== null && last.ok && store.status === 'UP' && authReady;
     res.status(ok ? 200 : 503).json({
       status: last === null ? 'starting' : ok ? 'ready' : 'degraded',
       ...(last
         ? { probedAt: new Date(last.at).toISOString(), upstreams: last.upstreams }
         : { upstreams: [] }),
       store,
+      auth,
     });
   });
   app.get('/metrics', async (_req, res) => {

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
@@ -91,6 +92,15 @@ interface Route {
   contract: RouteContract | null;
 }
 
+export interface ListenOptions {
+  /**
+   * Host names (besides IP literals and localhost) the emulator answers to, e.g. a compose service
+   * name. Any other Host header is refused: it is how DNS rebinding reaches a local server from a
+   * browser.
+   */
+  allowedHosts?: readonly string[];
+}
+
 /** Bodies above this are refused with 413: 10,000 IMEIs as JSON are about 200 kB. */
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
@@ -119,6 +129,8 @@ export class HttpEmulator {
   private currentFaults: FaultSettings;
   private server: Server | null = null;
   private baseUrl: string | null = null;
+  /** Lower-case host names allowed in the Host header, beyond IP literals and localhost. */
+  private allowedHosts = new Set<string>();
 
   constructor(options: HttpEmulatorOptions) {
     this.name = options.name;
@@ -192,7 +204,8 @@ export class HttpEmulator {
     return this.baseUrl;
   }
 
-  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+  async listen(port = 0, host = '127.0.0.1', options: ListenOptions = {}): Promise<string> {
+    this.allowedHosts = new Set([host, ...(options.allowedHosts ?? [])].map(normalHostName));
     const server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         // A handler bug must not take the emulator down; answer 500 like a real server would.
@@ -303,6 +316,28 @@ export class HttpEmulator {
     const body = await readBody(req);
     const found = this.match(method, path);
     const route = typeof found === 'object' && found ? found.route : null;
+    const badHost = this.refusedHost(req.headers.host);
+    if (badHost !== null) {
+      this.send(
+        res,
+        {
+          status: 403,
+          body: this.errorBody(
+            403,
+            `Host "${badHost}" is not served here: use an IP address or localhost, or start the emulators with --allowed-host ${badHost}`,
+          ),
+        },
+        false,
+      );
+      return;
+    }
+    if (route && route.contract === null) {
+      const refusal = crossSiteRefusal(method, req.headers, body);
+      if (refusal) {
+        this.send(res, { status: refusal.status, body: { problems: [refusal.problem] } }, false);
+        return;
+      }
+    }
     const api = route ? route.contract !== null : true;
     if (api) {
       this.count(`${method} ${route?.template ?? path}`);
@@ -357,6 +392,17 @@ export class HttpEmulator {
           body: reply.body ?? reply.text,
         });
     await this.send(res, reply, faulted);
+  }
+
+  /**
+   * The Host header's name when this emulator must not answer it, else null. IP literals and
+   * localhost cannot be rebound to an attacker's page; no Host at all (HTTP/1.0) is never a browser.
+   */
+  private refusedHost(header: string | undefined): string | null {
+    if (header === undefined) return null;
+    const name = normalHostName(header.replace(/:\d*$/, ''));
+    if (isIP(name) !== 0 || name === 'localhost' || name.endsWith('.localhost')) return null;
+    return this.allowedHosts.has(name) ? null : name;
   }
 
   /** The shape-variant faults, on successful JSON answers only (errors keep their documented shape). */
@@ -445,6 +491,57 @@ export class HttpEmulator {
     }
     res.end();
   }
+}
+
+/** Lower case, without IPv6 brackets or the trailing dot of a fully qualified name. */
+function normalHostName(name: string): string {
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
+}
+
+/** Methods a control route may change state with. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Why a control request that changes state is refused, or null. A browser page on another site can
+ * send "simple" requests (forms, text/plain, no-cors fetch) without a preflight; such requests carry
+ * Sec-Fetch-Site or Origin (every current browser), and their bodies are never application/json.
+ * Scripts and tests send JSON, no body, or the `x-emulator-control` header, and neither browser header.
+ */
+function crossSiteRefusal(
+  method: string,
+  headers: IncomingHttpHeaders,
+  body: Buffer | null,
+): { status: number; problem: string } | null {
+  if (SAFE_METHODS.has(method)) return null;
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none')
+    return { status: 403, problem: `cross-site control requests are refused (Sec-Fetch-Site: ${site})` };
+  const origin = headers.origin;
+  if (origin !== undefined) {
+    let originHost: string | null = null;
+    try {
+      originHost = origin === 'null' ? null : new URL(origin).host;
+    } catch {
+      // refused below
+    }
+    if (originHost === null || originHost !== headers.host)
+      return { status: 403, problem: `cross-site control requests are refused (Origin: ${origin})` };
+  }
+  if (headers['x-emulator-control'] !== undefined) return null;
+  const type = String(headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  const json = type === 'application/json' || type.endsWith('+json');
+  if (json || (type === '' && (body === null || body.length === 0))) return null;
+  return {
+    status: 415,
+    problem: `control requests take application/json (or the x-emulator-control header), got ${type || 'a body without a content type'}`,
+  };
 }
 
 const jsonSchemas = new WeakMap<z.ZodType, JsonSchema>();

@@ -1,3 +1,6 @@
+import { request as httpRequest } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 import type { RunningEmulators } from '../../../src/emulators/start-emulators.js';
 import type { KdmsOperationAccepted, KnoxTokenResponse } from '../../../src/upstreams/kdms/kdms.wire.js';
 import type { KnoxManageTokenResponse } from '../../../src/upstreams/knox-manage/knox-manage.wire.js';
@@ -343,4 +346,145 @@ describe('OpenAPI documents', () => {
       expect(documented.sort()).toEqual(e[name].http.apiRoutes().sort());
     },
   );
+});
+
+/** A request as a browser would send it: any Host, Origin and Sec-Fetch-Site, which fetch cannot set. */
+function raw(
+  method: string,
+  url: string,
+  headers: OutgoingHttpHeaders,
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  const { hostname, port, pathname } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ method, host: hostname, port, path: pathname, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('DNS rebinding and cross-site requests (issue 13, item 9)', () => {
+  const port = (url: string) => new URL(url).port;
+  const boxCounts = () => e.box.http.requestCounts();
+
+  it.each([
+    ['the listening address', (url: string) => `127.0.0.1:${port(url)}`],
+    ['localhost', (url: string) => `localhost:${port(url)}`],
+    ['localhost with a trailing dot', (url: string) => `LOCALHOST.:${port(url)}`],
+    ['an IPv6 literal', (url: string) => `[::1]:${port(url)}`],
+  ])('serve a Host naming %s', async (_what, host) => {
+    const res = await raw('GET', `${e.urls.box}/_emulator/requests`, { host: host(e.urls.box) });
+    expect(res.status).toBe(200);
+  });
+
+  it('refuse any other Host (a rebound DNS name) on API and control routes, uncounted', async () => {
+    e.resetCounts();
+    const host = `attacker.example:${port(e.urls.box)}`;
+    const api = await raw(
+      'POST',
+      `${e.urls.box}/box/srv/1.1/admin/device/list`,
+      { host, 'content-type': 'application/json', 'x-fh-auth-user': 'fleetgraph-dev-key' },
+      '{}',
+    );
+    expect(api.status).toBe(403);
+    expect(api.text).toContain('attacker.example');
+    expect((await raw('GET', `${e.urls.box}/_emulator/requests`, { host })).status).toBe(403);
+    expect(boxCounts()).toEqual({});
+  });
+
+  it('serve requests without a Host header (HTTP/1.0: no browser sends one)', async () => {
+    const { hostname, port: p } = new URL(e.urls.box);
+    const answer = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = connect(Number(p), hostname, () =>
+        socket.end('GET /_emulator/requests HTTP/1.0\r\n\r\n'),
+      );
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+  });
+
+  it('serve a Host named in allowedHosts (e.g. a compose service name)', async () => {
+    const named = await startTestEmulators({
+      fleet: { size: 1, seed: 'named' },
+      allowedHosts: ['Emulators'],
+    });
+    try {
+      const host = `emulators:${port(named.urls.box)}`;
+      expect((await raw('GET', `${named.urls.box}/_emulator/requests`, { host })).status).toBe(200);
+      const other = `other:${port(named.urls.box)}`;
+      expect((await raw('GET', `${named.urls.box}/_emulator/requests`, { host: other })).status).toBe(403);
+    } finally {
+      await named.stop();
+    }
+  });
+
+  it('refuse cross-site "simple" requests on /_emulator/*, changing nothing', async () => {
+    await boxList();
+    const before = boxCounts();
+    expect(before).not.toEqual({});
+    const reset = `${e.urls.box}/_emulator/reset`;
+    const settle = `${e.urls.kdms}/_emulator/async/settle`;
+    const refused = [
+      // A form posted from another site: form content type, Origin and Sec-Fetch-Site.
+      await raw(
+        'POST',
+        reset,
+        {
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: 'https://attacker.example',
+          'sec-fetch-site': 'cross-site',
+        },
+        'a=1',
+      ),
+      // fetch(url, { mode: 'no-cors', method: 'POST' }): no body, but Origin and Sec-Fetch-Site.
+      await raw('POST', reset, { origin: 'https://attacker.example', 'sec-fetch-site': 'cross-site' }),
+      await raw('POST', settle, { origin: 'null' }),
+      await raw('POST', settle, { 'sec-fetch-site': 'same-site' }),
+    ];
+    expect(refused.map((r) => r.status)).toEqual([403, 403, 403, 403]);
+    expect(boxCounts()).toEqual(before);
+  });
+
+  it('refuse control bodies that are not JSON, unless the x-emulator-control header vouches for them', async () => {
+    const faults = `${e.urls.box}/_emulator/faults`;
+    const patch = JSON.stringify({ latencyMs: 7 });
+    const statuses = [
+      (await raw('PUT', faults, { 'content-type': 'text/plain;charset=UTF-8' }, patch)).status,
+      (await raw('PUT', faults, { 'content-type': 'multipart/form-data; boundary=x' }, patch)).status,
+      (await raw('PUT', faults, {}, patch)).status,
+      (await raw('POST', `${e.urls.box}/_emulator/reset`, { 'content-type': 'text/plain' })).status,
+    ];
+    expect(statuses).toEqual([415, 415, 415, 415]);
+    expect(e.box.http.faults.latencyMs).toBe(0);
+
+    expect((await raw('PUT', faults, { 'x-emulator-control': '1' }, patch)).status).toBe(200);
+    expect(e.box.http.faults.latencyMs).toBe(7);
+  });
+
+  it('serve the clients tests and the benchmark use: JSON bodies, empty POSTs, same-origin browsers', async () => {
+    const faults = `${e.urls.box}/_emulator/faults`;
+    expect((await request('PUT', faults, { latencyMs: 3 })).status).toBe(200);
+    expect((await fetch(`${e.urls.box}/_emulator/reset`, { method: 'POST' })).status).toBe(204);
+    const sameOrigin = await raw(
+      'PUT',
+      faults,
+      {
+        'content-type': 'application/json',
+        origin: e.urls.box,
+        'sec-fetch-site': 'same-origin',
+      },
+      JSON.stringify({ latencyMs: 4 }),
+    );
+    expect(sameOrigin.status).toBe(200);
+    expect(e.box.http.faults.latencyMs).toBe(4);
+  });
 });

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import type { CryptoKey } from 'jose';
+import { ConfigError, loadConfig } from '../../../src/config/config.js';
 import type { RunningEmulators } from '../../../src/emulators/start-emulators.js';
 import { startTestEmulators } from '../../helpers/emulator-targets.js';
 import { startTestGraph } from '../../helpers/graph.js';
@@ -29,6 +30,8 @@ beforeAll(async () => {
     AUTH_JWKS_URL: jwksUrl,
     AUTH_JWT_ISSUER: 'https://idp.example',
     AUTH_JWT_AUDIENCE: 'fleetgraph',
+    // A local JWKS over plain http: the documented override for test setups.
+    AUTH_JWKS_ALLOW_HTTP: 'true',
   });
   delete env.AUTH_JWT_SECRET;
   graph = await startTestGraph({ sharedEmulators: emulators, env });
@@ -69,5 +72,49 @@ describe('JWKS caller auth (AUTH_JWKS_URL)', () => {
     const { status, body } = await graph.post(QUERY, {}, { authorization: `Bearer ${await token()}` });
     expect(status).toBe(401);
     expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('JWKS caller auth in production (issue 13, item 6)', () => {
+  /** The problems loadConfig reports for a production environment with these auth settings. */
+  const problems = (auth: Record<string, string>): string[] => {
+    const env: Record<string, string | undefined> = { ...productionEnv(emulators), ...auth };
+    delete env.AUTH_JWT_SECRET;
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+  };
+  const HTTPS = {
+    AUTH_JWKS_URL: 'https://idp.example/.well-known/jwks.json',
+    AUTH_JWT_ISSUER: 'https://idp.example',
+    AUTH_JWT_AUDIENCE: 'fleetgraph',
+  };
+
+  it('starts with an https JWKS, an issuer and an audience', () => {
+    expect(problems(HTTPS)).toEqual([]);
+  });
+
+  it("refuses a JWKS without issuer or audience: another issuer's or application's tokens would pass", () => {
+    expect(problems({ AUTH_JWKS_URL: HTTPS.AUTH_JWKS_URL })).toEqual([
+      "AUTH_JWT_ISSUER is required with AUTH_JWKS_URL in production (the `iss` callers' tokens carry)",
+      'AUTH_JWT_AUDIENCE is required with AUTH_JWKS_URL in production (the `aud` naming Fleetgraph)',
+    ]);
+  });
+
+  it('refuses a JWKS over plain http unless AUTH_JWKS_ALLOW_HTTP=true', () => {
+    const http = { ...HTTPS, AUTH_JWKS_URL: 'http://idp.example/.well-known/jwks.json' };
+    expect(problems(http)).toEqual([
+      'AUTH_JWKS_URL must be an https:// URL in production (AUTH_JWKS_ALLOW_HTTP=true allows http:// for test setups)',
+    ]);
+    expect(problems({ ...http, AUTH_JWKS_ALLOW_HTTP: 'true' })).toEqual([]);
+  });
+
+  it('leaves development and the shared-secret mode as they were', () => {
+    expect(() => loadConfig({ AUTH_JWKS_URL: 'http://127.0.0.1:1/jwks.json' })).not.toThrow();
+    expect(() => loadConfig(productionEnv(emulators))).not.toThrow();
   });
 });

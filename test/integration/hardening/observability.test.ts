@@ -51,6 +51,7 @@ describe('health and metrics', () => {
         breaker: 'closed',
       })),
       store: { backend: 'memory', status: 'UP' },
+      auth: { status: 'NOT_USED', keys: 0, lastRefreshAt: null, error: null },
     });
   });
 
