@@ -12,6 +12,11 @@ export interface Broadcast<T> {
   publish(message: T): void;
   /** Returns the unsubscribe function. */
   subscribe(listener: (message: T) => void): () => void;
+  /**
+   * Called after messages may have been missed (the pub/sub connection dropped and came back): listeners
+   * re-read what they follow. Returns the unsubscribe function.
+   */
+  onMissed(listener: () => void): () => void;
 }
 
 function localEmitter<T>(): { emit(message: T): void; subscribe(listener: (m: T) => void): () => void } {
@@ -29,7 +34,12 @@ function localEmitter<T>(): { emit(message: T): void; subscribe(listener: (m: T)
 
 export function createLocalBroadcast<T>(): Broadcast<T> {
   const local = localEmitter<T>();
-  return { publish: (message) => local.emit(message), subscribe: (listener) => local.subscribe(listener) };
+  return {
+    publish: (message) => local.emit(message),
+    subscribe: (listener) => local.subscribe(listener),
+    // In-process delivery cannot miss a message.
+    onMissed: () => () => undefined,
+  };
 }
 
 interface Envelope<T> {
@@ -55,6 +65,13 @@ export async function createRedisBroadcast<T>(
     }
     if (envelope.origin !== origin) local.emit(envelope.message);
   });
+  // node-redis re-subscribes on every new socket; whatever was published in between is lost.
+  const missed = new EventEmitter();
+  missed.setMaxListeners(0);
+  subscriber.on('ready', () => {
+    logger.info({ channel }, 'pub/sub reconnected; subscribers re-read what they may have missed');
+    missed.emit('missed');
+  });
   return {
     publish(message) {
       local.emit(message);
@@ -68,5 +85,9 @@ export async function createRedisBroadcast<T>(
       });
     },
     subscribe: (listener) => local.subscribe(listener),
+    onMissed(listener) {
+      missed.on('missed', listener);
+      return () => missed.off('missed', listener);
+    },
   };
 }

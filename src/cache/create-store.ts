@@ -30,6 +30,8 @@ export interface StoreHealth {
   /** `redis://host:port` without credentials. */
   target?: string;
   status: 'UP' | 'DOWN';
+  /** Why it is DOWN: not connected, not answering within the deadline, or the password refused. */
+  error?: string;
 }
 
 export interface StoreFactory {
@@ -83,16 +85,19 @@ export function createStoreFactory(options: StoreFactoryOptions = { jobsFile: nu
 export interface RedisStoreFactoryOptions {
   logger: Logger;
   connectTimeoutMs?: number;
+  /** Every Redis command's deadline (default COMMAND_DEADLINE_MS). */
+  commandDeadlineMs?: number;
 }
 
 /** Stores on the Redis at `url`; fails at once, saying so, when Redis cannot be reached at start. */
 export async function createRedisStoreFactory(
   url: string,
-  { logger, connectTimeoutMs }: RedisStoreFactoryOptions,
+  { logger, connectTimeoutMs, commandDeadlineMs }: RedisStoreFactoryOptions,
 ): Promise<StoreFactory> {
   const connection: RedisConnection = await connectRedis(url, {
     logger,
     ...(connectTimeoutMs ? { connectTimeoutMs } : {}),
+    ...(commandDeadlineMs ? { commandDeadlineMs } : {}),
   });
   const locks = createRedisLocks(connection.client);
   const keyv = (purpose: StorePurpose): Keyv => {
@@ -116,7 +121,14 @@ export async function createRedisStoreFactory(
     create: <P extends StorePurpose>(purpose: P) => stores[purpose]() as StoreKinds[P],
     locks,
     broadcast: <T>(channel: string) => createRedisBroadcast<T>(connection, channel, logger),
-    health: () => ({ backend: 'redis', target: connection.target, status: connection.ready ? 'UP' : 'DOWN' }),
+    health() {
+      // Current as of the last command or probe; the probe keeps it so when no request runs.
+      connection.probe();
+      const problem = connection.problem;
+      return problem === null
+        ? { backend: 'redis', target: connection.target, status: 'UP' }
+        : { backend: 'redis', target: connection.target, status: 'DOWN', error: problem };
+    },
     close: () => connection.close(),
   };
 }

@@ -18,10 +18,16 @@ export interface JobEvents {
   listenerCount(): number;
 }
 
+/** In a subscriber's queue: changes may have been missed here (a pub/sub reconnect); re-read the job. */
+export const MISSED = Symbol('missed');
+
 /** One subscriber's queue of changes of one job. */
 export interface JobChanges {
-  /** The next change; null once closed (a pending call resolves with null when `close()` runs). */
-  next(): Promise<UploadJob | null>;
+  /**
+   * The next change, or MISSED where changes may have been lost; null once closed (a pending call
+   * resolves with null when `close()` runs).
+   */
+  next(): Promise<UploadJob | typeof MISSED | null>;
   /** Detaches the listener and drops what is queued. Idempotent. */
   close(): void;
 }
@@ -31,15 +37,17 @@ export function createJobEvents(broadcast: Broadcast<UploadJob>): JobEvents {
   // Every open subscription is one listener; the default cap of 10 would warn on a busy job.
   emitter.setMaxListeners(0);
   broadcast.subscribe((job) => emitter.emit(`job:${job.id}`, job));
+  // Process-wide, as long as the broadcast: every open subscription hears it and re-reads its job.
+  broadcast.onMissed(() => emitter.emit('missed', MISSED));
   return {
     publish: (job) => broadcast.publish(job),
     subscribe(id) {
       const event = `job:${id}`;
       // A job changes a handful of times (UNCONFIRMED, PENDING, settled), so the queue stays tiny.
-      const queued: UploadJob[] = [];
-      let waiting: ((job: UploadJob | null) => void) | null = null;
+      const queued: Array<UploadJob | typeof MISSED> = [];
+      let waiting: ((job: UploadJob | typeof MISSED | null) => void) | null = null;
       let closed = false;
-      const listener = (job: UploadJob) => {
+      const listener = (job: UploadJob | typeof MISSED) => {
         if (waiting) {
           const wake = waiting;
           waiting = null;
@@ -47,6 +55,7 @@ export function createJobEvents(broadcast: Broadcast<UploadJob>): JobEvents {
         } else queued.push(job);
       };
       emitter.on(event, listener);
+      emitter.on('missed', listener);
       return {
         next() {
           if (queued.length) return Promise.resolve(queued.shift()!);
@@ -57,6 +66,7 @@ export function createJobEvents(broadcast: Broadcast<UploadJob>): JobEvents {
           if (closed) return;
           closed = true;
           emitter.off(event, listener);
+          emitter.off('missed', listener);
           queued.length = 0;
           const wake = waiting;
           waiting = null;
@@ -64,7 +74,9 @@ export function createJobEvents(broadcast: Broadcast<UploadJob>): JobEvents {
         },
       };
     },
-    listenerCount: () => emitter.eventNames().reduce((n, name) => n + emitter.listenerCount(name), 0),
+    // Each subscription also listens for 'missed'; count it once.
+    listenerCount: () =>
+      emitter.eventNames().reduce((n, name) => (name === 'missed' ? n : n + emitter.listenerCount(name)), 0),
   };
 }
 
@@ -98,7 +110,12 @@ export class JobWatch implements AsyncIterableIterator<UploadJob> {
           // Read after the listener is attached (the constructor's caller attached it), so no change
           // between the read and the first event is missed; older events are skipped by version.
           job = await this.read();
-        } else job = await this.changes.next();
+        } else {
+          const change = await this.changes.next();
+          // Changes may have been lost (pub/sub dropped): the job as stored now says what they were. A job
+          // the store no longer has (a flushed Redis) ends the subscription rather than leaving it waiting.
+          job = change === MISSED ? await this.read() : change;
+        }
         if (this.finished || !job) break;
         if (job.version <= this.version) continue;
         this.version = job.version;

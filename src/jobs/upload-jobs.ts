@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SharedStoreError } from '../cache/errors.js';
+import { EARLY_EVENT_TTL_MS } from '../cache/job-records.js';
 import type { Locks } from '../cache/locks.js';
 import type { DeviceRegistration } from '../domain/fleet.js';
 import { silentLogger } from '../observability/logger.js';
@@ -303,6 +304,13 @@ export class UploadJobService {
       if (!known) {
         await this.store.keepEarlyEvent(notification);
         await this.store.markEventApplied(notification.eventId);
+        // Usually a callback that beat KDMS's 202; also what a job store that lost its records (a flushed
+        // Redis) looks like. No job is made up from it: it waits, reconcilable, for a job to claim it.
+        this.logger.warn(
+          { uploadId, eventId: notification.eventId, keptHours: EARLY_EVENT_TTL_MS / 3_600_000 },
+          'callback for an upload no job knows: kept for a job that learns this uploadId (its 202 or a matching ' +
+            'UNCONFIRMED job); if the job store lost records (e.g. Redis flushed), this callback is the only trace',
+        );
         return 'early';
       }
       return this.serially(`job:${known.id}`, async () => {

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { createRedisStoreFactory, createStoreFactory } from '../cache/create-store.js';
 import type { StoreFactory } from '../cache/create-store.js';
+import { RedisPasswordRefusedError } from '../cache/redis-connection.js';
+import { ConfigError } from '../config/config.js';
 import { silentLogger } from '../observability/logger.js';
 import type { FleetgraphConfig } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
@@ -51,6 +53,9 @@ export async function startFleetgraph({
       ? await createRedisStoreFactory(config.cache.url, {
           logger: logger ?? silentLogger(),
           connectTimeoutMs: config.cache.connectTimeoutMs,
+        }).catch((error: unknown) => {
+          // A setting to fix, not a crash: said as one, without a stack trace.
+          throw error instanceof RedisPasswordRefusedError ? new ConfigError([error.message]) : error;
         })
       : createStoreFactory({ jobsFile: config.jobs.storeFile });
     const server = await createFleetgraphServer({

@@ -99,7 +99,12 @@ describe('Redis stops under a running replica', () => {
   it('while it is away: /readyz answers 503 naming the store, /healthz stays ok', async () => {
     const ready = await readyz();
     expect(ready.status).toBe(503);
-    expect(ready.body.store).toEqual({ backend: 'redis', target: redis.url, status: 'DOWN' });
+    expect(ready.body.store).toEqual({
+      backend: 'redis',
+      target: redis.url,
+      status: 'DOWN',
+      error: 'not connected; reconnecting',
+    });
     expect((await fetch(graph.url.replace('/graphql', '/healthz'))).status).toBe(200);
   });
 
