@@ -11,13 +11,16 @@ import { SCOPES } from '../src/domain/scopes.js';
 import { DEV_CREDENTIALS } from '../src/emulators/dev-credentials.js';
 import { signCallerToken } from '../src/server/dev-token.js';
 import { emulatorEnv } from '../src/server/embedded-upstreams.js';
+import { KNOX_MANAGE_REQUESTS_PER_MINUTE } from '../src/upstreams/knox-manage/knox-manage.wire.js';
 
 /**
  * `npm run soak`: a bounded run (a few minutes, loopback only) of what hurt Fleetgraph under attack:
  * thousands of subscriptions opened and ended every way, oversized and malformed requests, and uploads
  * with the server killed (`kill -9`) mid-burst twice. It prints RSS at start and end, the job-event
  * listener count, jobs acknowledged vs jobs Fleetgraph knows, KDMS uploads made, and secrets found in
- * the server's output; it exits 1 when an invariant breaks.
+ * the server's output; it exits 1 when an invariant breaks. Its fairness phase runs one greedy caller
+ * and one normal caller against Knox Manage for a bounded time and prints each one's success rate and
+ * the Knox Manage calls per minute against the documented quota.
  */
 const PORTS = { kdms: 4181, knoxManage: 4182, box: 4183, server: 4180 };
 const NODE = process.execPath;
@@ -27,6 +30,13 @@ const PASSWORD = 'S3cret-Passw0rd-LEAK!';
 const SUBSCRIPTION_ROUNDS = 4;
 const SUBSCRIPTIONS_PER_ROUND = 1000;
 const UPLOADS = 60;
+/** The fairness phase: how long, and how hard the greedy caller pushes. */
+const FAIRNESS_MS = 20_000;
+const GREEDY_CONCURRENCY = 20;
+/** The normal caller: one request at a time, a pause between them. */
+const NORMAL_PAUSE_MS = 100;
+/** Knox Manage's documented quota per client (KNOX_MANAGE_REQUESTS_PER_MINUTE). */
+const KNOX_MANAGE_QUOTA = KNOX_MANAGE_REQUESTS_PER_MINUTE;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const url = (port: number) => `http://127.0.0.1:${port}`;
@@ -80,6 +90,16 @@ async function gql<T>(
     body: JSON.stringify({ query, variables }),
   });
   return (await response.json()) as { data?: T; errors?: unknown[] };
+}
+
+/** The sum of a metric's samples whose labels contain every `labels` pair. */
+async function metricSum(name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`${url(PORTS.server)}/metrics`)).text();
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) && wanted.every((pair) => line.includes(pair)))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
 async function metric(name: string): Promise<number> {
@@ -156,7 +176,11 @@ async function main(): Promise<void> {
 
     // 1. Subscriptions, ended every way: unsubscribe, disconnect, unknown jobs, and jobs that settle.
     const kdmsAsync = (body: unknown) =>
-      fetch(`${url(PORTS.kdms)}/_emulator/async`, { method: 'PUT', body: JSON.stringify(body) });
+      fetch(`${url(PORTS.kdms)}/_emulator/async`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     for (let round = 0; round < SUBSCRIPTION_ROUNDS; round++) {
       // Jobs that stay pending while they are watched (KDMS settles them when told to).
       await kdmsAsync({ asyncDelayMs: 600_000 });
@@ -337,6 +361,9 @@ async function main(): Promise<void> {
     if (kdmsUploads > UPLOADS)
       problems.push(`${kdmsUploads} KDMS uploads for ${UPLOADS} batches: some were sent twice`);
 
+    // 4. Fairness: a greedy caller and a normal caller share Knox Manage for a bounded time.
+    await fairnessPhase(problems);
+
     const rssEnd = await rssMb(server!.pid!);
     console.log(`RSS: ${rssStart} MB at start, ${rssEnd} MB at the end (the last restart)`);
   } finally {
@@ -373,6 +400,96 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   console.log('\nsoak passed');
+}
+
+/**
+ * One greedy caller (device reads at concurrency GREEDY_CONCURRENCY, ignoring retryAfter) and one normal
+ * caller (one read at a time) for FAIRNESS_MS. The normal caller must keep being served, and Knox Manage
+ * must never answer 429: Fleetgraph refuses the greedy caller's excess itself.
+ */
+async function fairnessPhase(problems: string[]): Promise<void> {
+  const greedyToken = await signCallerToken(SECRET, { subject: 'soak-greedy', scopes: [SCOPES.read] });
+  const normalToken = await signCallerToken(SECRET, { subject: 'soak-normal', scopes: [SCOPES.read] });
+  // Device IMEIs from the listing (its list reads are shared and cached; they are not the point here).
+  const imeis: string[] = [];
+  let after: string | null = null;
+  do {
+    const page: {
+      data?: {
+        devices: {
+          edges: Array<{ node: { imei: string | null } }>;
+          pageInfo: { endCursor: string | null; hasNextPage: boolean };
+        };
+      };
+    } = await gql(
+      normalToken,
+      'query ($after: String) { devices(first: 100, after: $after) { edges { node { imei } } pageInfo { endCursor hasNextPage } } }',
+      { after },
+    );
+    imeis.push(...(page.data?.devices.edges.flatMap((e) => (e.node.imei ? [e.node.imei] : [])) ?? []));
+    after = page.data?.devices.pageInfo.hasNextPage ? page.data.devices.pageInfo.endCursor : null;
+  } while (after && imeis.length < 1000);
+  if (imeis.length < 20) {
+    problems.push(`fairness: only ${imeis.length} device IMEIs listed`);
+    return;
+  }
+  const greedyImeis = imeis.slice(0, Math.floor(imeis.length / 2));
+  const normalImeis = imeis.slice(Math.floor(imeis.length / 2));
+  const query = 'query ($imei: String) { device(imei: $imei) { imei management { status } } }';
+  const tally = { greedy: { ok: 0, limited: 0, other: 0 }, normal: { ok: 0, limited: 0, other: 0 } };
+  const read = async (who: 'greedy' | 'normal', token: string, imei: string) => {
+    const answer = await gql(token, query, { imei }).catch(() => ({ errors: [{}] }));
+    const codes = ((answer.errors ?? []) as Array<{ extensions?: { code?: string } }>).map(
+      (e) => e.extensions?.code,
+    );
+    if (codes.length === 0) tally[who].ok += 1;
+    else if (codes.includes('RATE_LIMITED')) tally[who].limited += 1;
+    else tally[who].other += 1;
+  };
+  const knoxManageCalls = () => metricSum('fleetgraph_upstream_requests_total', { upstream: 'KNOX_MANAGE' });
+  const callsBefore = await knoxManageCalls();
+  const throttledBefore = await metricSum('fleetgraph_upstream_requests_total', {
+    upstream: 'KNOX_MANAGE',
+    status: '429',
+  });
+  const started = performance.now();
+  const running = () => performance.now() - started < FAIRNESS_MS;
+  let next = 0;
+  const greedy = Array.from({ length: GREEDY_CONCURRENCY }, async () => {
+    while (running()) await read('greedy', greedyToken, greedyImeis[next++ % greedyImeis.length]!);
+  });
+  const normal = (async () => {
+    for (let i = 0; running(); i++) {
+      await read('normal', normalToken, normalImeis[i % normalImeis.length]!);
+      await sleep(NORMAL_PAUSE_MS);
+    }
+  })();
+  await Promise.all([...greedy, normal]);
+  const minutes = (performance.now() - started) / 60_000;
+  const calls = (await knoxManageCalls()) - callsBefore;
+  const perMinute = Math.round(calls / minutes);
+  const throttled =
+    (await metricSum('fleetgraph_upstream_requests_total', { upstream: 'KNOX_MANAGE', status: '429' })) -
+    throttledBefore;
+  const rate = (t: { ok: number; limited: number; other: number }) => {
+    const total = t.ok + t.limited + t.other;
+    return { total, percent: total ? Math.round((1000 * t.ok) / total) / 10 : 0 };
+  };
+  const g = rate(tally.greedy);
+  const n = rate(tally.normal);
+  console.log(
+    `fairness (${FAIRNESS_MS / 1000} s): greedy caller ${g.percent}% served of ${g.total} ` +
+      `(${tally.greedy.limited} RATE_LIMITED, ${tally.greedy.other} other errors); normal caller ${n.percent}% ` +
+      `served of ${n.total} (${tally.normal.limited} RATE_LIMITED, ${tally.normal.other} other errors); ` +
+      `Knox Manage: ${calls} calls in ${Math.round(minutes * 60)} s (${perMinute}/min at that pace) against a quota of ${KNOX_MANAGE_QUOTA} in any minute, ${throttled} answered 429`,
+  );
+  if (n.percent < 99) problems.push(`fairness: the normal caller was served ${n.percent}% of the time`);
+  // The phase is shorter than the budget's minute: all of its calls must fit in one quota.
+  if (FAIRNESS_MS <= 60_000 && calls > KNOX_MANAGE_QUOTA)
+    problems.push(
+      `fairness: ${calls} Knox Manage calls within a minute, over the quota of ${KNOX_MANAGE_QUOTA}`,
+    );
+  if (throttled > 0) problems.push(`fairness: Knox Manage answered 429 ${throttled} times`);
 }
 
 main().catch((error: unknown) => {

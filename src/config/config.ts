@@ -76,6 +76,14 @@ export interface ResilienceConfig {
   timeoutMs: { kdms: number; knoxManage: number; box: number };
   /** One upstream call, retries and waits included, ends within this. */
   deadlineMs: number;
+  /** Requests per minute this process may send per upstream; 0 = no budget. */
+  requestsPerMinute: { kdms: number; knoxManage: number; box: number };
+  /** The most of a budget one caller (JWT subject) may spend in any minute, 0..1. */
+  callerShare: number;
+  /** The most of a budget background work (job polling) may spend, 0..1. */
+  backgroundShare: number;
+  /** Calls in flight per endpoint; 0 = half of maxConcurrency. */
+  maxConcurrencyPerEndpoint: number;
   retries: number;
   maxConcurrency: number;
   breakerErrorPercent: number;
@@ -234,6 +242,14 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     resilience: {
       timeoutMs: { kdms: 0, knoxManage: 0, box: 0 },
       deadlineMs: int('UPSTREAM_DEADLINE_MS', 20_000, 100, 600_000),
+      requestsPerMinute: {
+        kdms: int('KDMS_REQUESTS_PER_MINUTE', 0, 0, 1_000_000),
+        knoxManage: int('KNOX_MANAGE_REQUESTS_PER_MINUTE', 1800, 0, 1_000_000),
+        box: int('BOX_REQUESTS_PER_MINUTE', 0, 0, 1_000_000),
+      },
+      callerShare: int('UPSTREAM_CALLER_SHARE_PERCENT', 50, 1, 100) / 100,
+      backgroundShare: int('UPSTREAM_BACKGROUND_SHARE_PERCENT', 25, 1, 100) / 100,
+      maxConcurrencyPerEndpoint: int('UPSTREAM_MAX_CONCURRENCY_PER_ENDPOINT', 0, 0, 1024),
       retries: int('UPSTREAM_RETRIES', 2, 0, 10),
       maxConcurrency: int('UPSTREAM_MAX_CONCURRENCY', 32, 1, 1024),
       breakerErrorPercent: int('BREAKER_ERROR_PERCENT', 50, 1, 100),

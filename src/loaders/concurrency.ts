@@ -30,8 +30,16 @@ export class SingleFlight {
   run<T>(key: string, load: () => Promise<T>): Promise<T> {
     const current = this.inFlight.get(key);
     if (current) return current as Promise<T>;
-    const started = load().finally(() => this.inFlight.delete(key));
+    const started = load().finally(() => {
+      // Only its own entry: a flight forgotten by a write may already have a successor.
+      if (this.inFlight.get(key) === started) this.inFlight.delete(key);
+    });
     this.inFlight.set(key, started);
     return started;
+  }
+
+  /** Later calls start a new flight instead of joining one that began before a write. */
+  forget(key: string): void {
+    this.inFlight.delete(key);
   }
 }

@@ -21,6 +21,7 @@ import { UpstreamError } from '../upstreams/errors.js';
 import { mapSettled } from './concurrency.js';
 import { asError, settle } from './partial.js';
 import type { Settled } from './partial.js';
+import { DEVICE_KEYS } from './upstream-reads.js';
 import type { BoxDeviceIndex, KnoxManageDeviceIndex, UpstreamReads } from './upstream-reads.js';
 
 /**
@@ -107,9 +108,19 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
       },
       Number.MAX_SAFE_INTEGER,
     );
-  const managedByImei = managedLoader('byImei', (imei) => knoxManage.selectDeviceInfoByImei(imei));
+  // Single-device reads are cached across requests for seconds (READ_CACHE_TTL_MS) but made with this
+  // request's clients: the caller's budget pays for them and its abort signal cancels them.
+  const managedByImei = managedLoader('byImei', (imei) =>
+    batching
+      ? reads.device(DEVICE_KEYS.knoxManageByImei, imei, 1, (id) => knoxManage.selectDeviceInfoByImei(id))
+      : knoxManage.selectDeviceInfoByImei(imei),
+  );
   const managedBySerial = managedLoader('bySerial', (serial) =>
-    knoxManage.selectDeviceInfoBySerialNumber(serial),
+    batching
+      ? reads.device(DEVICE_KEYS.knoxManageBySerial, serial, 1, (id) =>
+          knoxManage.selectDeviceInfoBySerialNumber(id),
+        )
+      : knoxManage.selectDeviceInfoBySerialNumber(serial),
   );
 
   const accessByCuid = loader<DeviceAccess | null>(
@@ -119,7 +130,11 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
         const index = await boxIndex();
         return cuids.map((cuid) => index.byCuid.get(cuid) ?? null);
       }
-      return mapSettled(cuids, PER_DEVICE_CONCURRENCY, (cuid) => box.readDevice(cuid));
+      return mapSettled(cuids, PER_DEVICE_CONCURRENCY, (cuid) =>
+        batching
+          ? reads.device(DEVICE_KEYS.boxDevice, cuid, 1, (id) => box.readDevice(id))
+          : box.readDevice(cuid),
+      );
     },
     Number.MAX_SAFE_INTEGER,
   );
@@ -128,7 +143,7 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     'appsByCuid',
     (cuids) =>
       batching
-        ? reads.boxAppsOf(cuids, PER_DEVICE_CONCURRENCY)
+        ? reads.boxAppsOf(cuids, PER_DEVICE_CONCURRENCY, box)
         : mapSettled(cuids, 1, (cuid) => box.listApps(cuid)),
     Number.MAX_SAFE_INTEGER,
   );
@@ -136,7 +151,7 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     'appUsersByCuid',
     (cuids) =>
       batching
-        ? reads.boxUsersOf(cuids, PER_DEVICE_CONCURRENCY)
+        ? reads.boxUsersOf(cuids, PER_DEVICE_CONCURRENCY, box)
         : mapSettled(cuids, 1, (cuid) => box.listUsers(cuid)),
     Number.MAX_SAFE_INTEGER,
   );

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Keyv } from 'keyv';
 import type {
   DeviceAccess,
@@ -11,6 +12,7 @@ import type { BoxClient } from '../upstreams/box/box.client.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { KnoxManageClient } from '../upstreams/knox-manage/knox-manage.client.js';
 import { KNOX_MANAGE_MAX_LIMIT } from '../upstreams/knox-manage/knox-manage.wire.js';
+import { CallerBudgetError, UpstreamCancelledError } from '../upstreams/upstream-http.js';
 import { SingleFlight, mapSettled } from './concurrency.js';
 
 /**
@@ -37,6 +39,23 @@ export const READ_KEYS = {
   boxDevices: 'box:devices',
 } as const;
 
+/** Single-device reads cached across requests (same TTL as the lists); writes invalidate them. */
+export const DEVICE_KEYS = {
+  knoxManageByImei: 'knox-manage:device:imei:',
+  knoxManageBySerial: 'knox-manage:device:serial:',
+  boxDevice: 'box:device:',
+  boxApps: 'box:apps:',
+  boxUsers: 'box:users:',
+} as const;
+
+/**
+ * The fence key of a cached read: a write replaces its token, and a read that began under another
+ * token does not store its (older) result. In the shared store, so it fences every replica's reads.
+ */
+const fenceKey = (key: string) => `${key}#fence`;
+/** A fence outlives any read that could have started before it (far beyond an upstream deadline). */
+const FENCE_TTL_MS = 10 * 60_000;
+
 export class UpstreamReads {
   private readonly flights = new SingleFlight();
   /** One index per fetched list, not per request: the lists are shared, so are their indexes. */
@@ -45,6 +64,8 @@ export class UpstreamReads {
   private readonly userIndexes = new WeakMap<FleetUser[], Map<string, FleetUser>>();
   /** Pages a full Knox Manage device list costs, learned from the last read (planner input). */
   private knoxManageDevicePages = 1;
+  /** process-wide: bumped by every invalidation, so this process's in-flight reads see it at once. */
+  private readonly generations = new Map<string, number>();
 
   constructor(
     private readonly knoxManage: KnoxManageClient,
@@ -104,16 +125,70 @@ export class UpstreamReads {
   }
 
   /** Box apps per device: Box reads them one device at a time, so each device's list is cached on its own. */
-  boxAppsOf(cuids: readonly string[], concurrency: number): Promise<Array<DeviceApp[] | null | Error>> {
-    return this.cachedEach('box:apps:', cuids, concurrency, (cuid) => this.box.listApps(cuid));
+  /** `box` is the requesting caller's client (its budget, its abort signal); results are shared. */
+  boxAppsOf(
+    cuids: readonly string[],
+    concurrency: number,
+    box: BoxClient = this.box,
+  ): Promise<Array<DeviceApp[] | null | Error>> {
+    return this.cachedEach(DEVICE_KEYS.boxApps, cuids, concurrency, (cuid) => box.listApps(cuid));
   }
 
-  boxUsersOf(cuids: readonly string[], concurrency: number): Promise<Array<DeviceAppUser[] | null | Error>> {
-    return this.cachedEach('box:users:', cuids, concurrency, (cuid) => this.box.listUsers(cuid));
+  boxUsersOf(
+    cuids: readonly string[],
+    concurrency: number,
+    box: BoxClient = this.box,
+  ): Promise<Array<DeviceAppUser[] | null | Error>> {
+    return this.cachedEach(DEVICE_KEYS.boxUsers, cuids, concurrency, (cuid) => box.listUsers(cuid));
   }
 
+  /**
+   * One device read through the cache (`prefix` from DEVICE_KEYS), made with the caller's own client:
+   * repeated reads of one device within the TTL cost one upstream call.
+   */
+  async device<T>(prefix: string, id: string, concurrency: number, load: (id: string) => Promise<T>) {
+    const [outcome] = await this.cachedEach(prefix, [id], concurrency, load);
+    if (outcome instanceof Error) throw outcome;
+    return outcome as T;
+  }
+
+  /**
+   * After a write: the cached values go, reads in flight that began before it are no longer joined,
+   * and none of them may store its result (the fence), here or on any replica sharing the store.
+   */
   async invalidate(...keys: string[]): Promise<void> {
-    await Promise.all(keys.map((k) => this.tolerant(() => this.cache.delete(k), false)));
+    for (const key of keys) {
+      this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
+      this.flights.forget(key);
+    }
+    await Promise.all(
+      keys.map(async (k) => {
+        if (this.ttlMs > 0)
+          await this.tolerant(() => this.cache.set(fenceKey(k), randomUUID(), FENCE_TTL_MS), false);
+        await this.tolerant(() => this.cache.delete(k), false);
+      }),
+    );
+  }
+
+  /** The read's ticket: stores its result only if no write fenced the key meanwhile. */
+  private async ticket(key: string): Promise<() => Promise<boolean>> {
+    const generation = this.generations.get(key) ?? 0;
+    const fence = await this.tolerant(
+      async () => (await this.cache.get(fenceKey(key))) as unknown,
+      undefined,
+    );
+    return async () =>
+      (this.generations.get(key) ?? 0) === generation &&
+      (await this.tolerant(async () => (await this.cache.get(fenceKey(key))) as unknown, null)) === fence;
+  }
+
+  /** Loads and caches `key`, unless a write fenced it while the load was in flight. */
+  private async loadAndStore<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const stillCurrent = this.ttlMs > 0 ? await this.ticket(key) : null;
+    const value = await load();
+    if (stillCurrent && (await stillCurrent()))
+      await this.tolerant(() => this.cache.set(key, value, this.ttlMs), false);
+    return value;
   }
 
   /** Per-key reads through the cache: hits from keyv, misses read concurrently (each shared while in flight). */
@@ -135,11 +210,16 @@ export class UpstreamReads {
       if (this.ttlMs > 0) this.countLookup(prefix.slice(0, -1), hit !== undefined);
       if (hit !== undefined) return hit;
       const key = keys[i]!;
-      return this.flights.run(prefix + key, async () => {
-        const value = await load(key);
-        if (this.ttlMs > 0) await this.tolerant(() => this.cache.set(prefix + key, value, this.ttlMs), false);
-        return value;
-      });
+      const read = () => this.loadAndStore(prefix + key, () => load(key));
+      // A shared flight runs under its first caller's signal and budget: when that caller left or was over
+      // its share, read for ourselves (our own budget decides, our own signal cancels).
+      return this.flights
+        .run(prefix + key, read)
+        .catch((error: unknown) =>
+          error instanceof UpstreamCancelledError || error instanceof CallerBudgetError
+            ? read()
+            : Promise.reject(error),
+        );
     });
   }
 
@@ -167,9 +247,7 @@ export class UpstreamReads {
         this.countLookup(key, hit !== undefined);
         if (hit !== undefined) return hit;
       }
-      const value = await load();
-      if (this.ttlMs > 0) await this.tolerant(() => this.cache.set(key, value, this.ttlMs), false);
-      return value;
+      return this.loadAndStore(key, load);
     });
   }
 }

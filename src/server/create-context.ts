@@ -4,7 +4,7 @@ import type { DeviceAccess, DeviceAccessChange, Upstream } from '../domain/fleet
 import type { UploadJobService } from '../jobs/upload-jobs.js';
 import { createLoaders } from '../loaders/create-loaders.js';
 import { listDevices, listUploadDevices } from '../loaders/device-listing.js';
-import { READ_KEYS } from '../loaders/upstream-reads.js';
+import { DEVICE_KEYS, READ_KEYS } from '../loaders/upstream-reads.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CallerAuth } from '../schema/auth-checker.js';
 import type { GraphContext, UpstreamHealthReport } from '../schema/context.js';
@@ -14,6 +14,8 @@ export interface ContextDependencies {
   auth: CallerAuth;
   /** Forwarded on every upstream call this request makes. */
   requestId?: string;
+  /** Aborted when the caller went away (connection closed): its upstream work is cancelled. */
+  signal?: AbortSignal;
   upstreams: Upstreams;
   jobs: UploadJobService;
   batching: boolean;
@@ -24,13 +26,26 @@ export interface ContextDependencies {
 export function createContext({
   auth,
   requestId,
+  signal,
   upstreams: shared,
   jobs,
   batching,
   metrics,
 }: ContextDependencies): GraphContext {
-  // Per request: clients that forward the request id; whole-list reads stay shared across requests.
-  const upstreams: Upstreams = requestId ? { ...shared, ...shared.forRequest(requestId) } : shared;
+  // Per request: clients that forward the request id, spend the caller's budget (its JWT subject) and
+  // stop when the caller leaves; whole-list reads stay shared across requests.
+  const caller = auth.enabled ? auth.principal?.subject : undefined;
+  const upstreams: Upstreams =
+    requestId || caller !== undefined || signal
+      ? {
+          ...shared,
+          ...shared.forRequest({
+            ...(requestId ? { requestId } : {}),
+            ...(caller !== undefined ? { caller } : {}),
+            ...(signal ? { signal } : {}),
+          }),
+        }
+      : shared;
   const loaders = createLoaders(upstreams, {
     batching,
     ...(metrics
@@ -73,8 +88,9 @@ async function updateDeviceAccess(
   for (const cuid of identifiersOf(ref)) {
     const updated = await upstreams.box.updateDevice(cuid, change);
     if (updated) {
-      // The cached Box list no longer tells the truth about this device.
-      await upstreams.reads.invalidate(READ_KEYS.boxDevices);
+      // The cached Box list and device read no longer tell the truth about this device (reads in flight
+      // that began before the write are fenced off the cache).
+      await upstreams.reads.invalidate(READ_KEYS.boxDevices, DEVICE_KEYS.boxDevice + updated.cuid);
       return updated;
     }
   }

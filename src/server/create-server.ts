@@ -143,8 +143,9 @@ export async function createFleetgraphServer({
   });
   const jobEvents = createJobEvents(await stores.broadcast<UploadJob>('fleetgraph:job-events'));
   metrics.watchJobEventListeners(() => jobEvents.listenerCount());
+  // Job polling is background work: it spends the upstream budget's background share, never callers'.
   const jobs = new UploadJobService(
-    upstreams.kdms,
+    upstreams.background.kdms,
     new UploadJobStore(stores.create('jobs'), stores.locks, logger),
     jobEvents,
     stores.locks,
@@ -163,8 +164,16 @@ export async function createFleetgraphServer({
       throw unauthenticated(error instanceof AuthenticationError ? error.message : 'Invalid bearer token');
     }
   };
-  const context = (auth: CallerAuth, requestId: string = requestIdFrom(undefined)) =>
-    createContext({ auth, requestId, upstreams, jobs, batching: config.batching, metrics });
+  const context = (auth: CallerAuth, requestId: string = requestIdFrom(undefined), signal?: AbortSignal) =>
+    createContext({
+      auth,
+      requestId,
+      ...(signal ? { signal } : {}),
+      upstreams,
+      jobs,
+      batching: config.batching,
+      metrics,
+    });
 
   const app = express();
   app.disable('x-powered-by');
@@ -411,8 +420,18 @@ export async function createFleetgraphServer({
     express.json({ limit: config.limits.maxRequestBytes }),
     limits,
     expressMiddleware(apollo, {
-      context: async ({ req, res }: { req: IncomingMessage; res: Response }) =>
-        context(await callerAuth(req.headers.authorization), res.locals.requestId as string),
+      context: async ({ req, res }: { req: IncomingMessage; res: Response }) => {
+        // Aborted when the caller leaves before the answer: its queued and in-flight upstream calls stop.
+        const caller = new AbortController();
+        res.once('close', () => {
+          if (!res.writableFinished) caller.abort();
+        });
+        return context(
+          await callerAuth(req.headers.authorization),
+          res.locals.requestId as string,
+          caller.signal,
+        );
+      },
     }),
   );
   app.use(httpErrorHandler(logger));

@@ -9,8 +9,31 @@ import type { UpstreamName } from '../upstreams/errors.js';
 import { KdmsClient } from '../upstreams/kdms/kdms.client.js';
 import { KnoxManageClient } from '../upstreams/knox-manage/knox-manage.client.js';
 import { KNOX_MANAGE_TOKEN_PATH } from '../upstreams/knox-manage/knox-manage.wire.js';
-import { UpstreamHttp } from '../upstreams/upstream-http.js';
-import type { UpstreamCall } from '../upstreams/upstream-http.js';
+import { KNOX_MANAGE_REQUESTS_PER_MINUTE } from '../upstreams/knox-manage/knox-manage.wire.js';
+import { DEFAULT_BACKGROUND_SHARE, DEFAULT_CALLER_SHARE, UpstreamHttp } from '../upstreams/upstream-http.js';
+import type { CallScope, UpstreamCall } from '../upstreams/upstream-http.js';
+
+/**
+ * Request budgets and per-endpoint concurrency (to be read from the environment by config.ts; these are
+ * the defaults when it does not). Budgets are per process: with N replicas, give each 1/N of the quota.
+ */
+export interface UpstreamBudgetConfig {
+  /** Requests per minute per upstream; 0 = no budget. Knox Manage's documented quota by default. */
+  requestsPerMinute: { kdms: number; knoxManage: number; box: number };
+  /** Largest share of a budget one caller (JWT subject) may spend in any minute. */
+  callerShare: number;
+  /** Largest share of a budget background work (job polling) may spend. */
+  backgroundShare: number;
+  /** Calls in flight per endpoint; 0 = half of the upstream's maxConcurrency. */
+  maxConcurrencyPerEndpoint: number;
+}
+
+export const DEFAULT_UPSTREAM_BUDGETS: UpstreamBudgetConfig = {
+  requestsPerMinute: { kdms: 0, knoxManage: KNOX_MANAGE_REQUESTS_PER_MINUTE, box: 0 },
+  callerShare: DEFAULT_CALLER_SHARE,
+  backgroundShare: DEFAULT_BACKGROUND_SHARE,
+  maxConcurrencyPerEndpoint: 0,
+};
 
 /** process-wide: one client, one keep-alive agent, one breaker and one token provider per upstream. */
 export interface Upstreams {
@@ -20,15 +43,21 @@ export interface Upstreams {
   reads: UpstreamReads;
   http: Record<'kdms' | 'knoxManage' | 'box', UpstreamHttp>;
   tokenProviders: { kdms: ClientCredentialsTokenProvider; knoxManage: ClientCredentialsTokenProvider };
-  /** Clients whose calls carry one request's id (per request; they share agents, breakers and tokens). */
-  forRequest(requestId: string): Pick<Upstreams, 'kdms' | 'knoxManage' | 'box'>;
+  /**
+   * Clients whose calls carry one request's id, caller and abort signal (per request; they share agents,
+   * breakers, budgets and tokens).
+   */
+  forRequest(scope: string | CallScope): Pick<Upstreams, 'kdms' | 'knoxManage' | 'box'>;
+  /** Clients for background work (job polling): admitted last, never spending the whole budget. */
+  background: Pick<Upstreams, 'kdms' | 'knoxManage' | 'box'>;
 }
 
 export interface CreateUpstreamsOptions {
   config: UpstreamsConfig;
   stores: StoreFactory;
   readCacheTtlMs: number;
-  resilience?: ResilienceConfig;
+  /** Budget fields are optional until config.ts reads them; DEFAULT_UPSTREAM_BUDGETS fills the gaps. */
+  resilience?: ResilienceConfig & Partial<UpstreamBudgetConfig>;
   metrics?: Metrics;
   logger?: Logger;
 }
@@ -76,26 +105,40 @@ export function createUpstreams({
     metrics?.breakerState.set({ upstream }, state === 'open' ? 1 : 0);
     logger?.warn({ upstream, state }, `circuit breaker ${state}`);
   };
+  const budgets: UpstreamBudgetConfig = {
+    requestsPerMinute: { ...DEFAULT_UPSTREAM_BUDGETS.requestsPerMinute, ...resilience?.requestsPerMinute },
+    callerShare: resilience?.callerShare ?? DEFAULT_UPSTREAM_BUDGETS.callerShare,
+    backgroundShare: resilience?.backgroundShare ?? DEFAULT_UPSTREAM_BUDGETS.backgroundShare,
+    maxConcurrencyPerEndpoint:
+      resilience?.maxConcurrencyPerEndpoint ?? DEFAULT_UPSTREAM_BUDGETS.maxConcurrencyPerEndpoint,
+  };
+  const keyOf = { KDMS: 'kdms', KNOX_MANAGE: 'knoxManage', BOX: 'box' } as const;
   const http = (upstream: UpstreamName, baseUrl: string, timeoutMs: number | undefined) =>
     new UpstreamHttp({
       upstream,
       baseUrl,
       onCall,
       onBreakerChange,
-      resilience: resilience
-        ? {
-            ...(timeoutMs ? { timeoutMs } : {}),
-            deadlineMs: resilience.deadlineMs,
-            retries: resilience.retries,
-            maxConcurrency: resilience.maxConcurrency,
-            breaker: {
-              errorThresholdPercentage: resilience.breakerErrorPercent,
-              volumeThreshold: resilience.breakerVolume,
-              resetTimeoutMs: resilience.breakerResetMs,
-              rollingWindowMs: Math.max(10_000, resilience.breakerResetMs),
-            },
-          }
-        : {},
+      resilience: {
+        requestsPerMinute: budgets.requestsPerMinute[keyOf[upstream]],
+        callerShare: budgets.callerShare,
+        backgroundShare: budgets.backgroundShare,
+        maxConcurrencyPerEndpoint: budgets.maxConcurrencyPerEndpoint,
+        ...(resilience
+          ? {
+              ...(timeoutMs ? { timeoutMs } : {}),
+              deadlineMs: resilience.deadlineMs,
+              retries: resilience.retries,
+              maxConcurrency: resilience.maxConcurrency,
+              breaker: {
+                errorThresholdPercentage: resilience.breakerErrorPercent,
+                volumeThreshold: resilience.breakerVolume,
+                resetTimeoutMs: resilience.breakerResetMs,
+                rollingWindowMs: Math.max(10_000, resilience.breakerResetMs),
+              },
+            }
+          : {}),
+      },
     });
   const kdmsHttp = http('KDMS', config.kdms.url, resilience?.timeoutMs.kdms);
   const knoxManageHttp = http('KNOX_MANAGE', config.knoxManage.url, resilience?.timeoutMs.knoxManage);
@@ -115,6 +158,12 @@ export function createUpstreams({
   const kdms = new KdmsClient(kdmsHttp, kdmsTokens, kdmsUrls);
   const knoxManage = new KnoxManageClient(knoxManageHttp, knoxManageTokens);
   const box = new BoxClient(boxHttp, config.box.apiKey);
+  // Views of the shared upstreams: one request's id, caller and signal, or background priority.
+  const clientsFor = (scope: CallScope) => ({
+    kdms: new KdmsClient(kdmsHttp.forRequest(scope), kdmsTokens, kdmsUrls),
+    knoxManage: new KnoxManageClient(knoxManageHttp.forRequest(scope), knoxManageTokens),
+    box: new BoxClient(boxHttp.forRequest(scope), config.box.apiKey),
+  });
   return {
     kdms,
     knoxManage,
@@ -129,10 +178,7 @@ export function createUpstreams({
     ),
     http: { kdms: kdmsHttp, knoxManage: knoxManageHttp, box: boxHttp },
     tokenProviders: { kdms: kdmsTokens, knoxManage: knoxManageTokens },
-    forRequest: (requestId) => ({
-      kdms: new KdmsClient(kdmsHttp.forRequest(requestId), kdmsTokens, kdmsUrls),
-      knoxManage: new KnoxManageClient(knoxManageHttp.forRequest(requestId), knoxManageTokens),
-      box: new BoxClient(boxHttp.forRequest(requestId), config.box.apiKey),
-    }),
+    forRequest: (scope) => clientsFor(typeof scope === 'string' ? { requestId: scope } : scope),
+    background: clientsFor({ priority: 'background' }),
   };
 }
