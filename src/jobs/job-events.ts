@@ -32,13 +32,36 @@ export interface JobChanges {
   close(): void;
 }
 
-export function createJobEvents(broadcast: Broadcast<UploadJob>): JobEvents {
+/**
+ * How often open subscriptions re-read their job even when nothing was heard: the safety net for windows
+ * no reconnect reveals (a store flushed under a live pub/sub connection, a change published while this
+ * replica was briefly partitioned). A job the store no longer has then ends its subscriptions.
+ */
+export const JOB_WATCH_RECHECK_MS = 30_000;
+
+export function createJobEvents(
+  broadcast: Broadcast<UploadJob>,
+  options: { recheckMs?: number } = {},
+): JobEvents {
   const emitter = new EventEmitter();
   // Every open subscription is one listener; the default cap of 10 would warn on a busy job.
   emitter.setMaxListeners(0);
   broadcast.subscribe((job) => emitter.emit(`job:${job.id}`, job));
+  const missed = () => emitter.emit('missed', MISSED);
   // Process-wide, as long as the broadcast: every open subscription hears it and re-reads its job.
-  broadcast.onMissed(() => emitter.emit('missed', MISSED));
+  broadcast.onMissed(missed);
+  // The recheck timer runs only while a subscription is open.
+  let recheck: NodeJS.Timeout | null = null;
+  const updateRecheck = (): void => {
+    const open = emitter.listenerCount('missed') > 0;
+    if (open && !recheck) {
+      recheck = setInterval(missed, options.recheckMs ?? JOB_WATCH_RECHECK_MS);
+      recheck.unref();
+    } else if (!open && recheck) {
+      clearInterval(recheck);
+      recheck = null;
+    }
+  };
   return {
     publish: (job) => broadcast.publish(job),
     subscribe(id) {
@@ -56,6 +79,7 @@ export function createJobEvents(broadcast: Broadcast<UploadJob>): JobEvents {
       };
       emitter.on(event, listener);
       emitter.on('missed', listener);
+      updateRecheck();
       return {
         next() {
           if (queued.length) return Promise.resolve(queued.shift()!);
@@ -67,6 +91,7 @@ export function createJobEvents(broadcast: Broadcast<UploadJob>): JobEvents {
           closed = true;
           emitter.off(event, listener);
           emitter.off('missed', listener);
+          updateRecheck();
           queued.length = 0;
           const wake = waiting;
           waiting = null;

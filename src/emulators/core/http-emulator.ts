@@ -508,8 +508,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Why a control request that changes state is refused, or null. A browser page on another site can
  * send "simple" requests (forms, text/plain, no-cors fetch) without a preflight; such requests carry
- * Sec-Fetch-Site or Origin (every current browser), and their bodies are never application/json.
- * Scripts and tests send JSON, no body, or the `x-emulator-control` header, and neither browser header.
+ * Sec-Fetch-Site or Origin (every current browser), and their bodies are never application/json; older
+ * browsers still send a Referer. A request with none of these is a script (curl, tests) and may send any
+ * body; a browser-marked one needs JSON or the `x-emulator-control` header.
  */
 function crossSiteRefusal(
   method: string,
@@ -532,6 +533,11 @@ function crossSiteRefusal(
       return { status: 403, problem: `cross-site control requests are refused (Origin: ${origin})` };
   }
   if (headers['x-emulator-control'] !== undefined) return null;
+  // No browser marker at all (Sec-Fetch-*, Origin, Referer): a script such as `curl -d '{…}'`, whose
+  // default content type is a form's. Only a request a browser page could have sent must prove itself.
+  const browserMarked =
+    Object.keys(headers).some((h) => h.startsWith('sec-fetch-')) || headers.referer !== undefined;
+  if (!browserMarked && origin === undefined) return null;
   const type = String(headers['content-type'] ?? '')
     .split(';')[0]!
     .trim()

@@ -454,20 +454,28 @@ describe('DNS rebinding and cross-site requests (issue 13, item 9)', () => {
     expect(boxCounts()).toEqual(before);
   });
 
-  it('refuse control bodies that are not JSON, unless the x-emulator-control header vouches for them', async () => {
+  it('refuse non-JSON control bodies a browser could send, unless the x-emulator-control header vouches for them', async () => {
     const faults = `${e.urls.box}/_emulator/faults`;
     const patch = JSON.stringify({ latencyMs: 7 });
+    // An older browser's form post carries no Origin or Sec-Fetch-Site, but a Referer.
+    const legacy = { referer: 'http://attacker.example/page' };
     const statuses = [
-      (await raw('PUT', faults, { 'content-type': 'text/plain;charset=UTF-8' }, patch)).status,
-      (await raw('PUT', faults, { 'content-type': 'multipart/form-data; boundary=x' }, patch)).status,
-      (await raw('PUT', faults, {}, patch)).status,
-      (await raw('POST', `${e.urls.box}/_emulator/reset`, { 'content-type': 'text/plain' })).status,
+      (await raw('PUT', faults, { ...legacy, 'content-type': 'text/plain;charset=UTF-8' }, patch)).status,
+      (await raw('PUT', faults, { ...legacy, 'content-type': 'multipart/form-data; boundary=x' }, patch))
+        .status,
+      (await raw('PUT', faults, legacy, patch)).status,
+      (await raw('POST', `${e.urls.box}/_emulator/reset`, { ...legacy, 'content-type': 'text/plain' }))
+        .status,
     ];
     expect(statuses).toEqual([415, 415, 415, 415]);
     expect(e.box.http.faults.latencyMs).toBe(0);
 
-    expect((await raw('PUT', faults, { 'x-emulator-control': '1' }, patch)).status).toBe(200);
+    expect((await raw('PUT', faults, { ...legacy, 'x-emulator-control': '1' }, patch)).status).toBe(200);
     expect(e.box.http.faults.latencyMs).toBe(7);
+    // A script with no browser marker (`curl -d '{…}'` sends a form content type) is served.
+    const curl = { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'curl/8.5.0' };
+    expect((await raw('PUT', faults, curl, JSON.stringify({ latencyMs: 9 }))).status).toBe(200);
+    expect(e.box.http.faults.latencyMs).toBe(9);
   });
 
   it('serve the clients tests and the benchmark use: JSON bodies, empty POSTs, same-origin browsers', async () => {
