@@ -1,9 +1,8 @@
 import { mkdtemp, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { freePort } from '../../../examples/supergraph/local-redis.js';
 import type { RunningEmulators } from '../../../src/emulators/start-emulators.js';
 import { emulatorEnv } from '../../../src/server/embedded-upstreams.js';
 import { freshImeis, startTestEmulators } from '../../helpers/emulator-targets.js';
@@ -22,14 +21,6 @@ import { eventually } from '../../helpers/wait.js';
  */
 const UPLOAD = 'POST /kdms/v1/devices/upload';
 const JOB_FIELDS = 'id uploadId status requested settledBy';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 let emulators: RunningEmulators;
 let dir: string;

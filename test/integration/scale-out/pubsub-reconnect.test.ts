@@ -5,15 +5,15 @@ import { startTestGraph } from '../../helpers/graph.js';
 import type { TestGraph } from '../../helpers/graph.js';
 import { subscribeToJob } from '../../helpers/job-subscriber.js';
 import { eventually } from '../../helpers/wait.js';
-import { startRedisProcess } from './redis-process.js';
-import type { RedisProcess } from './redis-process.js';
+import { startLocalRedis } from '../../../examples/supergraph/local-redis.js';
+import type { LocalRedis } from '../../../examples/supergraph/local-redis.js';
 
 /**
  * Two replicas on one real Redis; the pub/sub connections drop (`CLIENT KILL TYPE pubsub`) and cannot
  * come back (maxclients) while the job settles through A, so B's subscription misses the message for
  * certain. Once B's pub/sub reconnects, its subscriber re-reads the job and gets COMPLETED.
  */
-let redis: RedisProcess;
+let redis: LocalRedis;
 let emulators: RunningEmulators;
 let a: TestGraph;
 let b: TestGraph;
@@ -25,7 +25,7 @@ const webhookOf = (graph: TestGraph) =>
   graph.url.replace('localhost', '127.0.0.1').replace('/graphql', '/webhooks/knox');
 
 beforeAll(async () => {
-  redis = await startRedisProcess();
+  redis = await startLocalRedis();
   control = createClient({ url: redis.url });
   await control.connect();
   emulators = await startTestEmulators({

@@ -5,8 +5,8 @@ import { startTestEmulators } from '../../helpers/emulator-targets.js';
 import { startTestGraph } from '../../helpers/graph.js';
 import type { TestGraph } from '../../helpers/graph.js';
 import { eventually } from '../../helpers/wait.js';
-import { startRedisProcess } from './redis-process.js';
-import type { RedisProcess } from './redis-process.js';
+import { startLocalRedis } from '../../../examples/supergraph/local-redis.js';
+import type { LocalRedis } from '../../../examples/supergraph/local-redis.js';
 
 /**
  * A Redis that requires a password (`requirepass`) and a CACHE_URL without it, or with a wrong one:
@@ -16,11 +16,11 @@ import type { RedisProcess } from './redis-process.js';
 const REFUSED = 'Redis refused the password (check CACHE_URL)';
 const SECRET = 'right-horse-battery';
 
-let redis: RedisProcess;
+let redis: LocalRedis;
 let emulators: RunningEmulators;
 
 beforeAll(async () => {
-  redis = await startRedisProcess({ password: SECRET });
+  redis = await startLocalRedis({ password: SECRET });
   emulators = await startTestEmulators({ fleet: { size: 10, seed: 'auth' } });
 });
 afterAll(async () => {
@@ -80,10 +80,10 @@ describe('Redis refuses the password at start', () => {
 
 describe('Redis starts refusing a running replica', () => {
   let graph: TestGraph;
-  let open: RedisProcess;
+  let open: LocalRedis;
 
   beforeAll(async () => {
-    open = await startRedisProcess();
+    open = await startLocalRedis();
     graph = await startTestGraph({ sharedEmulators: emulators, env: { CACHE_URL: open.url } });
   });
   afterAll(async () => {

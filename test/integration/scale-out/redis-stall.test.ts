@@ -3,8 +3,8 @@ import { freshImeis, startTestEmulators } from '../../helpers/emulator-targets.j
 import { startTestGraph } from '../../helpers/graph.js';
 import type { TestGraph } from '../../helpers/graph.js';
 import { eventually } from '../../helpers/wait.js';
-import { startRedisProcess } from './redis-process.js';
-import type { RedisProcess } from './redis-process.js';
+import { startLocalRedis } from '../../../examples/supergraph/local-redis.js';
+import type { LocalRedis } from '../../../examples/supergraph/local-redis.js';
 
 /**
  * Redis stops answering without closing its sockets (SIGSTOP: what DEBUG SLEEP, a GC-paused VM or a
@@ -19,7 +19,7 @@ const UPLOAD_MUTATION =
   'mutation ($imeis: [String!]) { uploadDevices(input: { imeis: $imeis }) { id uploadId status } }';
 const JOB_QUERY = 'query ($id: ID!) { uploadJob(id: $id) { id status } }';
 
-let redis: RedisProcess;
+let redis: LocalRedis;
 let emulators: RunningEmulators;
 let graph: TestGraph;
 
@@ -29,7 +29,7 @@ const readyz = async () => {
 };
 
 beforeAll(async () => {
-  redis = await startRedisProcess();
+  redis = await startLocalRedis();
   emulators = await startTestEmulators({
     fleet: { size: 100, seed: 'stall' },
     kdms: { async: { asyncDelayMs: 3_600_000 } },
