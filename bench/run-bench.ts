@@ -216,6 +216,9 @@ async function startSystem(system: SystemName): Promise<{
     UPSTREAM_RETRIES: '0',
     READ_CACHE_TTL_MS: '0',
     UPSTREAM_MAX_CONCURRENCY: '256',
+    UPSTREAM_MAX_CONCURRENCY_PER_ENDPOINT: '256',
+    // The emulators' Knox Manage quota is lifted for the benchmark; so is Fleetgraph's budget for it.
+    KNOX_MANAGE_REQUESTS_PER_MINUTE: '0',
     BREAKER_VOLUME: '100000',
     PORT: String(PORTS.sut),
     WEBHOOK_PUBLIC_URL: 'http://127.0.0.1:9/webhooks/knox',
