@@ -389,10 +389,8 @@ export class UpstreamHttp {
     for (let attempt = 1; ; attempt++) {
       let response: UpstreamResponse | null = null;
       let failure: UpstreamError | null = null;
-      // Each attempt gets the per-upstream timeout, or what is left of the call's deadline if less.
-      const timeoutMs = Math.max(1, Math.min(this.options.timeoutMs, deadline - performance.now()));
       try {
-        response = await this.attempt(request, url, endpoint, attempt > 1, timeoutMs, signal, deadline);
+        response = await this.attempt(request, url, endpoint, attempt > 1, signal, deadline);
       } catch (error) {
         failure = error as UpstreamError;
       }
@@ -518,7 +516,6 @@ export class UpstreamHttp {
     url: string,
     endpoint: string,
     retry: boolean,
-    timeoutMs: number,
     signal: AbortSignal,
     deadline: number,
   ): Promise<UpstreamResponse> {
@@ -529,8 +526,8 @@ export class UpstreamHttp {
       release();
       throw error;
     }
-    // What is left of the deadline after the slot wait bounds the attempt too.
-    timeoutMs = Math.max(1, Math.min(timeoutMs, deadline - performance.now()));
+    // The per-upstream timeout, or what is left of the call's deadline after the slot wait if less.
+    const timeoutMs = Math.max(1, Math.min(this.options.timeoutMs, deadline - performance.now()));
     const started = performance.now();
     let status: number | null = null;
     const fire = () =>
