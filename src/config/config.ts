@@ -116,6 +116,15 @@ export interface FleetgraphConfig {
    * everything in this process (jobs in `jobs.storeFile`).
    */
   cache: { url: string | null; connectTimeoutMs: number };
+  /** The fleet index (src/fleet-index): null = off, every request reads the upstreams (`FLEET_INDEX=off`). */
+  fleetIndex: {
+    /** SQLite file (embedded engine); `memory` = a temporary file removed at exit (the embedded-mode default). */
+    file: string;
+    /** PostgreSQL URL of the engine replicas share; null = embedded SQLite. */
+    databaseUrl: string | null;
+    /** How often a full sync runs. */
+    syncIntervalMs: number;
+  } | null;
   jobs: {
     /**
      * The SQLite file upload jobs persist in, so restarts and crashes keep them; null
@@ -140,6 +149,16 @@ export class ConfigError extends Error {
 export const DEFAULT_KDMS_TOKEN_URL = 'https://api.samsungknox.com/ams/v1/oauth2/token';
 /** Upload jobs without CACHE_URL: a SQLite database (with a `-wal` file beside it). */
 export const DEFAULT_JOB_STORE_FILE = '.fleetgraph/jobs.sqlite';
+export const DEFAULT_FLEET_INDEX_FILE = '.fleetgraph/fleet-index.sqlite';
+const DEFAULT_FLEET_SYNC_INTERVAL = '15m';
+
+/** `900`, `900s`, `15m`, `1h`, `500ms` → milliseconds (a bare number is seconds); null when unreadable. */
+export function parseDuration(value: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim());
+  if (!match) return null;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(match[1]) * unit);
+}
 
 type Env = Record<string, string | undefined>;
 
@@ -278,6 +297,7 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     },
     cache: { url: cacheUrl, connectTimeoutMs: int('CACHE_CONNECT_TIMEOUT_MS', 5_000, 100, 300_000) },
     jobs: { storeFile: null, webhookPublicUrl: null, webhookTimeoutMs: 0, pollIntervalMs: 0 },
+    fleetIndex: null,
   };
   const timeout = int('UPSTREAM_TIMEOUT_MS', 10_000, 100, 300_000);
   config.resilience.timeoutMs = {
@@ -365,6 +385,38 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     ),
     pollIntervalMs: int('JOB_POLL_INTERVAL_MS', upstreams ? 60_000 : 2_000, 50, 3_600_000),
   };
+  const fleetIndex = text('FLEET_INDEX') ?? 'on';
+  if (!['on', 'off'].includes(fleetIndex))
+    problems.push(`FLEET_INDEX must be on or off, got "${fleetIndex}"`);
+  const fleetIndexDatabaseUrl = text('FLEET_INDEX_DATABASE_URL') ?? null;
+  if (fleetIndexDatabaseUrl !== null) {
+    let protocol = '';
+    try {
+      protocol = new URL(fleetIndexDatabaseUrl).protocol;
+    } catch {
+      // reported below
+    }
+    // Never echo the value: it may carry the database password.
+    if (protocol !== 'postgres:' && protocol !== 'postgresql:')
+      problems.push(
+        'FLEET_INDEX_DATABASE_URL must be a postgres:// URL (postgres://user[:password]@host:port/database)',
+      );
+  }
+  const syncInterval = text('FLEET_SYNC_INTERVAL') ?? DEFAULT_FLEET_SYNC_INTERVAL;
+  const syncIntervalMs = parseDuration(syncInterval);
+  if (syncIntervalMs === null || syncIntervalMs < 1000 || syncIntervalMs > 7 * 86_400_000)
+    problems.push(
+      `FLEET_SYNC_INTERVAL must be a duration between 1s and 7d such as 15m, 1h or 900s, got "${syncInterval}"`,
+    );
+  config.fleetIndex =
+    fleetIndex === 'off'
+      ? null
+      : {
+          // Embedded emulators start afresh each run: their index would be a copy of nothing that lasts.
+          file: text('FLEET_INDEX_FILE') ?? (upstreams ? DEFAULT_FLEET_INDEX_FILE : 'memory'),
+          databaseUrl: fleetIndexDatabaseUrl,
+          syncIntervalMs: syncIntervalMs ?? 15 * 60_000,
+        };
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

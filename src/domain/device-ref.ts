@@ -15,6 +15,10 @@ export interface DeviceRef {
   managed?: ManagedDevice | null;
   access?: DeviceAccess | null;
   unavailable?: { registration?: Error; managed?: Error; access?: Error };
+  /** Read from the upstreams, not the fleet index (`device(...)` by one identifier reads live). */
+  live?: boolean;
+  /** When the fleet index last refreshed the records this device was listed from (ISO). */
+  syncedAt?: string;
 }
 
 export type DeviceLookup = { imei: string } | { serialNumber: string };

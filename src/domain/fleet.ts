@@ -45,6 +45,8 @@ export interface ManagedDevice {
   platform: string | null;
   /** ISO 8601. */
   lastConnectedAt: string | null;
+  /** When Knox Manage last changed the record (ISO 8601); its list rows carry this, not lastConnectedAt. */
+  updatedAt: string | null;
   tags: string[];
   organization: string | null;
 }

@@ -28,8 +28,18 @@ export type DeviceBatchInput = {
 
 /** Narrows a device listing. Without a filter, every device of every API is listed once. */
 export type DeviceFilterInput = {
+  /** Only devices Box blocks from logging in (true) or lets log in (false). Fleet index only. */
+  loginBlocked?: boolean | null | undefined;
   /** Only Knox Manage devices in this status. */
   managementStatus?: ManagementStatus | null | undefined;
+  /** Only this model number, e.g. SM-S921B. Fleet index only. */
+  model?: string | null | undefined;
+  /** Only Knox Manage devices not seen since this time: last connected (or, where its list gives no connection time, last updated) before it, or never. Fleet index only. */
+  notSeenSince?: string | null | undefined;
+  /** Only this Knox Manage platform code. Fleet index only. */
+  platform?: string | null | undefined;
+  /** Text search: every word must start a word of the device's name, IMEI, serial number, model or owner (id, name, e-mail). Fleet index only. */
+  search?: string | null | undefined;
   /** Only devices this API holds. */
   source?: Upstream | null | undefined;
   /** Only devices Knox Manage assigns to this user. */

@@ -18,7 +18,7 @@ import { callbackDeviceKey, callbackOperation, settleFromCallback } from './job-
 import type { JobCallback } from './job-callback.js';
 import { JobWatch } from './job-events.js';
 import type { JobEvents } from './job-events.js';
-import { deviceSetKey, isSettled, settled } from './upload-job.js';
+import { OPEN_STATUSES, deviceSetKey, isSettled, settled } from './upload-job.js';
 import type { DeviceFailure, UploadJob, UploadJobOperation } from './upload-job.js';
 import type { UploadJobStore } from './upload-job.store.js';
 
@@ -562,8 +562,21 @@ export class UploadJobService {
   private async save(job: UploadJob, appliedEventId?: string): Promise<UploadJob> {
     await this.store.put(job, appliedEventId);
     this.events.publish(job);
+    if (this.onSettled && !OPEN_STATUSES.includes(job.status)) {
+      try {
+        await this.onSettled(job);
+      } catch (error) {
+        this.logger.warn(
+          { jobId: job.id, err: error instanceof Error ? error.message : String(error) },
+          'a settled job could not be passed on (the fleet index catches up at its next sync)',
+        );
+      }
+    }
     return job;
   }
+
+  /** Told of each job as it settles, before its callback is answered (the fleet index's KDMS refresh). */
+  onSettled: ((job: UploadJob) => Promise<void>) | null = null;
 
   private serially<T>(name: string, task: () => Promise<T>): Promise<T> {
     return this.locks.withLock(name, task, JOB_LOCK);

@@ -18,6 +18,8 @@ import {
   KNOX_MANAGE_MAX_USER_IDS_PER_READ,
 } from '../upstreams/knox-manage/knox-manage.wire.js';
 import { UpstreamError } from '../upstreams/errors.js';
+import type { FleetIndexRuntime } from '../fleet-index/fleet-index-runtime.js';
+import type { IndexedRecord } from '../fleet-index/fleet-index.js';
 import { mapSettled } from './concurrency.js';
 import { asError, settle } from './partial.js';
 import type { Settled } from './partial.js';
@@ -38,6 +40,8 @@ export interface UpstreamServices {
   knoxManage: KnoxManageClient;
   box: BoxClient;
   reads: UpstreamReads;
+  /** The synced fleet index; absent with FLEET_INDEX=off. */
+  fleetIndex?: FleetIndexRuntime;
 }
 
 export interface LoaderOptions {
@@ -55,8 +59,23 @@ const BOX_PER_DEVICE_READ_LIMIT = 2;
 export type Loaders = ReturnType<typeof createLoaders>;
 
 export function createLoaders(services: UpstreamServices, options: LoaderOptions = { batching: true }) {
-  const { kdms, knoxManage, box, reads } = services;
+  const { kdms, knoxManage, box, reads, fleetIndex } = services;
   const batching = options.batching;
+  /** Joins read the index once it is synced; `device(...)` by one identifier (a live ref) never does. */
+  const fromIndex = (ref?: DeviceRef): boolean => Boolean(fleetIndex?.usable) && !ref?.live;
+  /** A record read live replaces its index entry at once (or removes it, when the API no longer knows it). */
+  const refreshed = <T>(
+    read: (id: string) => Promise<T | null>,
+    put: (record: T) => (index: NonNullable<typeof fleetIndex>['index']) => Promise<void>,
+    remove: (id: string) => (index: NonNullable<typeof fleetIndex>['index']) => Promise<void>,
+  ) =>
+    fleetIndex
+      ? async (id: string): Promise<T | null> => {
+          const record = await read(id);
+          await fleetIndex.refresh('live read', record ? put(record) : remove(id));
+          return record;
+        }
+      : read;
   /** A DataLoader whose batch sizes are reported (the loader batch size metric). */
   const loader = <V>(name: string, batch: DataLoader.BatchLoadFn<string, V>, maxBatchSize: number) =>
     new DataLoader<string, V>(
@@ -100,7 +119,9 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
       `managedDevice-${key}`,
       async (ids) => {
         // A list this request already read answers any number of keys for free.
-        if (batching && (ids.length > reads.knoxManageListCost || memo.has('km:devices'))) {
+        // Once the fleet index is synced, no request reads a whole list (live refs read per device).
+        const listAllowed = batching && !fleetIndex?.usable;
+        if (listAllowed && (ids.length > reads.knoxManageListCost || memo.has('km:devices'))) {
           const index = await knoxManageIndex();
           return ids.map((id) => index[key].get(id) ?? null);
         }
@@ -110,31 +131,72 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     );
   // Single-device reads are cached across requests for seconds (READ_CACHE_TTL_MS) but made with this
   // request's clients: the caller's budget pays for them and its abort signal cancels them.
-  const managedByImei = managedLoader('byImei', (imei) =>
-    batching
-      ? reads.device(DEVICE_KEYS.knoxManageByImei, imei, 1, (id) => knoxManage.selectDeviceInfoByImei(id))
-      : knoxManage.selectDeviceInfoByImei(imei),
+  const putManaged = (record: ManagedDevice) => (index: NonNullable<typeof fleetIndex>['index']) =>
+    index.putManaged(record);
+  const removeManaged = (id: string) => (index: NonNullable<typeof fleetIndex>['index']) =>
+    index.removeManaged(id);
+  const managedByImei = managedLoader(
+    'byImei',
+    refreshed(
+      (imei) =>
+        batching
+          ? reads.device(DEVICE_KEYS.knoxManageByImei, imei, 1, (id) => knoxManage.selectDeviceInfoByImei(id))
+          : knoxManage.selectDeviceInfoByImei(imei),
+      putManaged,
+      removeManaged,
+    ),
   );
-  const managedBySerial = managedLoader('bySerial', (serial) =>
-    batching
-      ? reads.device(DEVICE_KEYS.knoxManageBySerial, serial, 1, (id) =>
-          knoxManage.selectDeviceInfoBySerialNumber(id),
-        )
-      : knoxManage.selectDeviceInfoBySerialNumber(serial),
+  const managedBySerial = managedLoader(
+    'bySerial',
+    refreshed(
+      (serial) =>
+        batching
+          ? reads.device(DEVICE_KEYS.knoxManageBySerial, serial, 1, (id) =>
+              knoxManage.selectDeviceInfoBySerialNumber(id),
+            )
+          : knoxManage.selectDeviceInfoBySerialNumber(serial),
+      putManaged,
+      removeManaged,
+    ),
+  );
+  /** Knox Manage and Box records from the fleet index: one query a batch, no upstream call. */
+  const indexedManaged = (kind: 'imei' | 'serial') =>
+    loader<IndexedRecord<ManagedDevice> | null>(
+      `indexedManaged-${kind}`,
+      async (ids) => {
+        const found = await fleetIndex!.index.managedBy(kind, ids);
+        return ids.map((id) => found.get(id) ?? null);
+      },
+      Number.MAX_SAFE_INTEGER,
+    );
+  const indexedManagedByImei = indexedManaged('imei');
+  const indexedManagedBySerial = indexedManaged('serial');
+  const indexedAccess = loader<IndexedRecord<DeviceAccess> | null>(
+    'indexedAccess',
+    async (cuids) => {
+      const found = await fleetIndex!.index.accessBy(cuids);
+      return cuids.map((cuid) => found.get(cuid) ?? null);
+    },
+    Number.MAX_SAFE_INTEGER,
   );
 
+  const readAccess = refreshed(
+    (cuid) =>
+      batching
+        ? reads.device(DEVICE_KEYS.boxDevice, cuid, 1, (id) => box.readDevice(id))
+        : box.readDevice(cuid),
+    (record: DeviceAccess) => (index) => index.putAccess(record),
+    (cuid) => (index) => index.removeAccess(cuid),
+  );
   const accessByCuid = loader<DeviceAccess | null>(
     'accessByCuid',
     async (cuids) => {
-      if (batching && (cuids.length > BOX_PER_DEVICE_READ_LIMIT || memo.has('box:devices'))) {
+      const listAllowed = batching && !fleetIndex?.usable;
+      if (listAllowed && (cuids.length > BOX_PER_DEVICE_READ_LIMIT || memo.has('box:devices'))) {
         const index = await boxIndex();
         return cuids.map((cuid) => index.byCuid.get(cuid) ?? null);
       }
-      return mapSettled(cuids, PER_DEVICE_CONCURRENCY, (cuid) =>
-        batching
-          ? reads.device(DEVICE_KEYS.boxDevice, cuid, 1, (id) => box.readDevice(id))
-          : box.readDevice(cuid),
-      );
+      return mapSettled(cuids, PER_DEVICE_CONCURRENCY, readAccess);
     },
     Number.MAX_SAFE_INTEGER,
   );
@@ -160,6 +222,10 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
   const userById = loader<FleetUser | null>(
     'userById',
     async (userIds) => {
+      if (fromIndex()) {
+        const users = await fleetIndex!.index.usersBy(userIds);
+        return userIds.map((id) => users.get(id) ?? null);
+      }
       if (batching) {
         const users = memo.has('km:users')
           ? await userIndex()
@@ -175,6 +241,10 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
   const managedByUser = loader<ManagedDevice[]>(
     'managedDevicesByUser',
     async (userIds) => {
+      if (fromIndex()) {
+        const owned = await fleetIndex!.index.managedByOwner(userIds);
+        return userIds.map((id) => owned.get(id) ?? []);
+      }
       if (batching && (userIds.length > reads.knoxManageListCost || memo.has('km:devices'))) {
         const index = await knoxManageIndex();
         return userIds.map((id) => index.byUser.get(id) ?? []);
@@ -196,6 +266,13 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     return null;
   };
 
+  const indexedManagement = (ref: DeviceRef) =>
+    firstFound(identifiersOf(ref), (id) =>
+      ref.imei === id ? indexedManagedByImei.load(id) : indexedManagedBySerial.load(id),
+    );
+  const indexedAccessOf = (ref: DeviceRef) =>
+    firstFound(identifiersOf(ref), (cuid) => indexedAccess.load(cuid));
+
   const loaders = {
     registration(ref: DeviceRef): Promise<DeviceRegistration | null> {
       if (ref.registration !== undefined) return Promise.resolve(ref.registration);
@@ -211,6 +288,7 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     management(ref: DeviceRef): Promise<ManagedDevice | null> {
       if (ref.managed !== undefined) return Promise.resolve(ref.managed);
       if (ref.unavailable?.managed) return Promise.reject(ref.unavailable.managed);
+      if (fromIndex(ref)) return indexedManagement(ref).then((found) => found?.record ?? null);
       return firstFound(identifiersOf(ref), async (id) =>
         ref.imei === id ? managedByImei.load(id) : managedBySerial.load(id),
       );
@@ -219,7 +297,20 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     access(ref: DeviceRef): Promise<DeviceAccess | null> {
       if (ref.access !== undefined) return Promise.resolve(ref.access);
       if (ref.unavailable?.access) return Promise.reject(ref.unavailable.access);
+      if (fromIndex(ref)) return indexedAccessOf(ref).then((found) => found?.record ?? null);
       return firstFound(identifiersOf(ref), (cuid) => accessByCuid.load(cuid));
+    },
+
+    /**
+     * When the fleet index last refreshed what this device is served from: its listing's row, or the
+     * index records a join read. Null when the device was read live.
+     */
+    async syncedAt(ref: DeviceRef): Promise<string | null> {
+      if (ref.syncedAt !== undefined) return ref.syncedAt;
+      if (!fromIndex(ref)) return null;
+      const [managed, access] = await Promise.all([indexedManagement(ref), indexedAccessOf(ref)]);
+      const times = [managed?.syncedAt, access?.syncedAt].filter((t): t is string => Boolean(t)).sort();
+      return times[0] ?? null;
     },
 
     async apps(ref: DeviceRef): Promise<DeviceApp[]> {
@@ -275,8 +366,8 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     ): Promise<DeviceRef | null> {
       const ref: DeviceRef =
         'imei' in lookup
-          ? { imei: lookup.imei, serialNumber: null }
-          : { imei: null, serialNumber: lookup.serialNumber };
+          ? { imei: lookup.imei, serialNumber: null, live: true }
+          : { imei: null, serialNumber: lookup.serialNumber, live: true };
       // Records the query will ask for anyway are read alongside KDMS, not after it: one round trip, not two.
       const [registration, prefetchedManagement, prefetchedAccess] = await Promise.all([
         settle(loaders.registration(ref)),
@@ -285,7 +376,9 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
       ]);
       const unavailable: NonNullable<DeviceRef['unavailable']> = {};
       const found = (device: DeviceRef): DeviceRef =>
-        Object.keys(unavailable).length > 0 ? { ...device, unavailable } : device;
+        Object.keys(unavailable).length > 0
+          ? { ...device, live: true, unavailable }
+          : { ...device, live: true };
       if (registration.error) unavailable.registration = registration.error;
       if (prefetchedManagement?.error) unavailable.managed = prefetchedManagement.error;
       if (prefetchedAccess?.error) unavailable.access = prefetchedAccess.error;

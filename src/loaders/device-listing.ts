@@ -1,6 +1,7 @@
 import { identifiersOf, refFromAccess, refFromManaged, refFromRegistration } from '../domain/device-ref.js';
 import type { DeviceRef } from '../domain/device-ref.js';
-import type { ManagementStatus, Upstream } from '../domain/fleet.js';
+import type { DeviceIndexFilter, DeviceIndexOrder } from '../fleet-index/fleet-index.js';
+import { listIndexedDevices } from './indexed-listing.js';
 import { KNOX_MANAGE_MAX_LIMIT } from '../upstreams/knox-manage/knox-manage.wire.js';
 import type { Loaders, UpstreamServices } from './create-loaders.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -12,19 +13,13 @@ import type { CursorBinding, PositionKind } from './cursor.js';
  * devices neither holds (offsets into its one list) — so every device appears exactly once. The
  * opaque cursor carries the phase and that API's own paging state.
  */
-export interface DeviceFilter {
-  /** Only devices this API lists (no cross-API de-duplication needed). */
-  source?: Upstream;
-  /** Knox Manage status; lists Knox Manage devices only. */
-  managementStatus?: ManagementStatus;
-  /** Devices Knox Manage assigns to this user. */
-  userId?: string;
-}
+export type DeviceFilter = DeviceIndexFilter;
 
 export interface DevicePageRequest {
   first: number;
   after?: string | null;
   filter?: DeviceFilter;
+  orderBy?: DeviceIndexOrder;
 }
 
 export interface DeviceEdgeData {
@@ -35,7 +30,24 @@ export interface DeviceEdgeData {
 export interface DevicePageData {
   edges: DeviceEdgeData[];
   hasNextPage: boolean;
+  /** How many devices the whole listing holds; only the fleet index can count them. */
+  totalCount?: () => Promise<number>;
 }
+
+/** What only the fleet index answers was asked while it is off or not yet synced. */
+export class FleetIndexUnavailableError extends Error {
+  constructor(what: string, off: boolean) {
+    super(
+      off
+        ? `${what} needs the fleet index, which is off (FLEET_INDEX=off)`
+        : `${what} needs the fleet index, which has not finished its first sync yet (see /readyz or upstreams { sync })`,
+    );
+    this.name = 'FleetIndexUnavailableError';
+  }
+}
+
+/** Filters and orders the live listing serves; everything else needs the index. */
+const LIVE_FILTERS = new Set(['source', 'managementStatus', 'userId']);
 
 type Phase = 'kdms' | 'km' | 'box';
 interface ListingPlan {
@@ -73,7 +85,15 @@ export async function listDevices(
   loaders: Loaders,
   request: DevicePageRequest,
 ): Promise<DevicePageData> {
+  if (services.fleetIndex?.usable) return listIndexedDevices(services.fleetIndex.index, request);
   const filter = request.filter ?? {};
+  const indexOnly = Object.keys(filter).filter(
+    (k) => !LIVE_FILTERS.has(k) && filter[k as keyof DeviceFilter] !== undefined,
+  );
+  if (indexOnly.length > 0)
+    throw new FleetIndexUnavailableError(`Filtering by ${indexOnly.join(', ')}`, !services.fleetIndex);
+  // The live listing's order is the APIs' own (KDMS, then Knox Manage, then Box): no orderBy serves it.
+  if (request.orderBy) throw new FleetIndexUnavailableError('orderBy', !services.fleetIndex);
   const plan = planFor(filter);
   // A position means something only in the listing that issued it: the same filter, hence the same phases.
   const binding: CursorBinding = {

@@ -8,7 +8,7 @@ import type { UploadJob } from '../jobs/upload-job.js';
 import { SCOPES } from '../domain/scopes.js';
 import { requireScope, scopeAuthChecker } from './auth-checker.js';
 import type { GraphContext } from './context.js';
-import { DeviceResolver, lookupOf } from './device/device.resolver.js';
+import { DeviceConnectionResolver, DeviceResolver, lookupOf } from './device/device.resolver.js';
 import { ManagedDeviceResolver } from './device/managed-device.resolver.js';
 import { UploadJobResolver } from './upload-job/upload-job.resolver.js';
 import { UpstreamHealthResolver } from './upstream/upstream-health.resolver.js';
@@ -60,6 +60,7 @@ export async function buildFleetgraphSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: [
       DeviceResolver,
+      DeviceConnectionResolver,
       ManagedDeviceResolver,
       UserResolver,
       UploadJobResolver,

@@ -12,6 +12,7 @@ import type { SubmitRequest } from '../jobs/upload-jobs.js';
 import type { Loaders } from '../loaders/create-loaders.js';
 import type { CallerAuth } from './auth-checker.js';
 import type { DevicePageData, DevicePageRequest } from '../loaders/device-listing.js';
+import type { DeviceIndexFilter, FleetSummaryData } from '../fleet-index/fleet-index.js';
 
 /**
  * What a resolver may use, built per request by the server. Resolvers reach upstreams only through
@@ -22,6 +23,17 @@ export interface UpstreamHealthReport {
   status: 'UP' | 'DOWN';
   latencyMs: number;
   message: string | null;
+  sync: UpstreamSyncReport | null;
+}
+
+export type FleetSummaryValue = FleetSummaryData & { syncedAt: string | null };
+
+/** The fleet index's state for one upstream (`upstreams { sync }`); null when the index is off. */
+export interface UpstreamSyncReport {
+  records: number;
+  lastFullSyncAt: string | null;
+  lastError: string | null;
+  inProgressPercent: number | null;
 }
 
 export interface GraphContext {
@@ -29,6 +41,7 @@ export interface GraphContext {
   loaders: Loaders;
   listings: {
     devices(request: DevicePageRequest): Promise<DevicePageData>;
+    fleetSummary(filter: DeviceIndexFilter): Promise<FleetSummaryValue>;
     users(start: number, limit: number): Promise<Page<FleetUser>>;
     /** Devices KDMS registered under one upload, in KDMS order. */
     uploadDevices(uploadId: string, first: number, after: string | null): Promise<DevicePageData>;

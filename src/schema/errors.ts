@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 import type { GraphQLFormattedError } from 'graphql';
 import { SharedStoreError } from '../cache/errors.js';
 import { CursorError } from '../loaders/cursor.js';
-import { DeviceFilterError } from '../loaders/device-listing.js';
+import { DeviceFilterError, FleetIndexUnavailableError } from '../loaders/device-listing.js';
 import { UpstreamError, upstreamLabel } from '../upstreams/errors.js';
 
 /**
@@ -55,6 +55,9 @@ export function formatGraphQLError(
       message: original.message,
       extensions: { ...keep.extensions, code: original.code, reason: original.reason, ...original.details },
     };
+  }
+  if (original instanceof FleetIndexUnavailableError) {
+    return { ...keep, extensions: { ...keep.extensions, code: 'FLEET_INDEX_UNAVAILABLE' } };
   }
   if (original instanceof CursorError || original instanceof DeviceFilterError) {
     return { ...keep, extensions: { ...keep.extensions, code: 'BAD_USER_INPUT' } };

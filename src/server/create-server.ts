@@ -41,6 +41,24 @@ import { MAX_HEADER_BYTES, headerBytes, httpErrorHandler, refuseLargeHeaders } f
 import type { Upstreams } from './create-upstreams.js';
 import { QueryLimitError, checkQueryLimits, parseWithLimits } from './query-limits.js';
 import { WEBHOOK_PATH, webhookRouter } from './webhook-route.js';
+import { openFleetIndex, refreshFromJob } from '../fleet-index/create-fleet-index.js';
+import { INDEX_SOURCES } from '../fleet-index/fleet-index.js';
+import type { FleetIndexStatus } from '../fleet-index/fleet-sync.js';
+
+/** The fleet index as /readyz reports it. */
+function indexReadiness(status: FleetIndexStatus) {
+  return {
+    status: status.status,
+    engine: status.engine,
+    shared: status.shared,
+    lastFullSyncAt: status.lastFullSyncAt,
+    lastFullSyncMs: status.lastFullSyncMs,
+    progressPercent: status.progressPercent,
+    syncingReplica: status.syncingReplica,
+    records: Object.fromEntries(INDEX_SOURCES.map((s) => [s, status.sources[s].records])),
+    sources: status.sources,
+  };
+}
 
 /**
  * Builds the HTTP server (Express + Apollo Server + graphql-ws) without listening, so tests run the
@@ -151,6 +169,17 @@ export async function createFleetgraphServer({
     stores.locks,
     logger,
   );
+  // The fleet index: listings, joins and _entities read it once synced (the benchmark's naive baseline
+  // reads the APIs per key, so it runs without one).
+  const fleetIndex =
+    config.fleetIndex && config.batching
+      ? await openFleetIndex(config.fleetIndex, upstreamsConfig, upstreams.background, logger)
+      : null;
+  if (fleetIndex) {
+    upstreams.fleetIndex = fleetIndex;
+    jobs.onSettled = refreshFromJob(fleetIndex, upstreams.background.kdms);
+    await fleetIndex.sync.start();
+  }
   const verifier = new WebhookVerifier(() => upstreams.kdms.downloadCertificate());
   const authenticator = config.auth ? createCallerAuthenticator(config.auth) : null;
 
@@ -370,14 +399,19 @@ export async function createFleetgraphServer({
     // Unready only while no key is known: known keys keep working while the JWKS is down, and replicas
     // sharing one identity provider must not all leave the load balancer together.
     const authReady = auth.status !== 'DOWN' || auth.keys > 0;
-    const ok = last !== null && last.ok && store.status === 'UP' && authReady;
+    // Not ready until the index has data and this run has synced it (or tried): a replica serving an
+    // empty index, or one of another fleet, must not take traffic.
+    const index = fleetIndex ? indexReadiness(fleetIndex.sync.status()) : { status: 'OFF' as const };
+    const indexReady = !fleetIndex || fleetIndex.sync.status().ready;
+    const ok = last !== null && last.ok && store.status === 'UP' && authReady && indexReady;
     res.status(ok ? 200 : 503).json({
-      status: last === null ? 'starting' : ok ? 'ready' : 'degraded',
+      status: last === null ? 'starting' : ok ? 'ready' : indexReady ? 'degraded' : 'syncing',
       ...(last
         ? { probedAt: new Date(last.at).toISOString(), upstreams: last.upstreams }
         : { upstreams: [] }),
       store,
       auth,
+      fleetIndex: index,
     });
   });
   app.get('/metrics', async (_req, res) => {
@@ -503,6 +537,7 @@ export async function createFleetgraphServer({
     async stop() {
       clearInterval(poller);
       await apollo.stop();
+      await fleetIndex?.close();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await stores.close();
     },

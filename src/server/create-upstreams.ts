@@ -1,6 +1,7 @@
 import type { StoreFactory } from '../cache/create-store.js';
 import type { ResilienceConfig, UpstreamsConfig } from '../config/config.js';
 import { UpstreamReads } from '../loaders/upstream-reads.js';
+import type { FleetIndexRuntime } from '../fleet-index/fleet-index-runtime.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ClientCredentialsTokenProvider } from '../upstreams/auth/client-credentials.js';
@@ -41,6 +42,8 @@ export interface Upstreams {
   knoxManage: KnoxManageClient;
   box: BoxClient;
   reads: UpstreamReads;
+  /** The synced fleet index (set by the server once it is open); absent with FLEET_INDEX=off. */
+  fleetIndex?: FleetIndexRuntime;
   http: Record<'kdms' | 'knoxManage' | 'box', UpstreamHttp>;
   tokenProviders: { kdms: ClientCredentialsTokenProvider; knoxManage: ClientCredentialsTokenProvider };
   /**

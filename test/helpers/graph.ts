@@ -10,8 +10,8 @@ import { startFleetgraph } from '../../src/server/start-fleetgraph.js';
 import type { RunningFleetgraph } from '../../src/server/start-fleetgraph.js';
 
 /**
- * The real server in embedded mode on free ports, with the read cache off so call counts are those of
- * one query, and the generated SDK as the client.
+ * The real server in embedded mode on free ports, with the read cache and the fleet index off so call
+ * counts are those of one query's live plan (unless `env` turns them on), and the generated SDK as the client.
  */
 export interface TestGraph {
   fleetgraph: RunningFleetgraph;
@@ -54,6 +54,8 @@ export async function startTestGraph(options: TestGraphOptions = {}): Promise<Te
     NODE_ENV: 'test',
     READ_CACHE_TTL_MS: '0',
     JOB_STORE_FILE: 'memory',
+    // Live plans, so call counts are those of one query; the fleet index suites turn it on.
+    FLEET_INDEX: 'off',
     ...options.env,
   });
   const config: FleetgraphConfig = {

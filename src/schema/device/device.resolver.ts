@@ -11,6 +11,7 @@ import {
   Resolver,
   Root,
   Authorized,
+  Int,
 } from 'type-graphql';
 import { SCOPES } from '../../domain/scopes.js';
 import { deviceIdOf, parseDeviceId } from '../../domain/device-ref.js';
@@ -23,6 +24,7 @@ import type {
   Upstream,
 } from '../../domain/fleet.js';
 import { firstKnown } from '../../loaders/partial.js';
+import { FleetIndexUnavailableError } from '../../loaders/device-listing.js';
 import { App } from '../app/app.type.js';
 import { UpstreamEnum } from '../common/enums.js';
 import { pageInfoOf } from '../common/page-info.type.js';
@@ -32,12 +34,31 @@ import type { GraphContext } from '../context.js';
 import { badUserInput, notFound } from '../errors.js';
 import { User } from '../user/user.type.js';
 import type { UserRef } from '../user/user.type.js';
-import { DeviceAccessInput, DeviceConnection, DeviceFilterInput } from './device.connection.js';
+import {
+  DeviceAccessInput,
+  DeviceConnection,
+  DeviceFilterInput,
+  DeviceOrder,
+  FleetSummary,
+} from './device.connection.js';
+import type { DeviceIndexFilter } from '../../fleet-index/fleet-index.js';
+import type { FleetSummaryValue } from '../context.js';
+import { DateTimeResolver } from 'graphql-scalars';
 import { BoxDevice, Device, KdmsRegistration, ManagedDevice as ManagedDeviceType } from './device.type.js';
 
 export interface DeviceConnectionValue {
   edges: Array<{ cursor: string; node: DeviceRef }>;
   pageInfo: ReturnType<typeof pageInfoOf>;
+  /** Absent where the listing cannot count (the live listing): totalCount is then an error. */
+  totalCount?: () => Promise<number>;
+}
+
+/** The GraphQL filter in the index's terms: explicit nulls mean "not given", dates travel as ISO text. */
+export function indexFilterOf(filter: DeviceFilterInput | undefined): DeviceIndexFilter {
+  const given = Object.entries(filter ?? {}).filter(([, v]) => v !== undefined && v !== null);
+  const out: Record<string, unknown> = Object.fromEntries(given);
+  if (out.notSeenSince instanceof Date) out.notSeenSince = out.notSeenSince.toISOString();
+  return out as DeviceIndexFilter;
 }
 
 /** Exactly one of id, imei or serialNumber. */
@@ -90,11 +111,17 @@ export class DeviceResolver {
     @Ctx() { listings }: GraphContext,
     @Args(() => PagingArgs) { first, after }: PagingArgs,
     @Arg('filter', () => DeviceFilterInput, { nullable: true }) filter?: DeviceFilterInput,
+    @Arg('orderBy', () => DeviceOrder, {
+      nullable: true,
+      description: "Default: by device id with the fleet index; the APIs' own order without it.",
+    })
+    orderBy?: DeviceOrder,
   ): Promise<DeviceConnectionValue> {
     const page = await listings.devices({
       first: checkedFirst(first),
       after: after ?? null,
-      filter: { ...filter },
+      filter: indexFilterOf(filter),
+      ...(orderBy ? { orderBy: { field: orderBy.field, direction: orderBy.direction } } : {}),
     });
     return {
       edges: page.edges.map((e) => ({ cursor: e.cursor, node: e.ref })),
@@ -102,7 +129,20 @@ export class DeviceResolver {
         page.edges.map((e) => e.cursor),
         page.hasNextPage,
       ),
+      ...(page.totalCount ? { totalCount: page.totalCount } : {}),
     };
+  }
+
+  @Authorized(SCOPES.read)
+  @Query(() => FleetSummary, {
+    description:
+      'Counts by source, Knox Manage status and model over the devices `filter` selects, from the fleet index (FLEET_INDEX_UNAVAILABLE while it is off or not yet synced).',
+  })
+  fleetSummary(
+    @Ctx() { listings }: GraphContext,
+    @Arg('filter', () => DeviceFilterInput, { nullable: true }) filter?: DeviceFilterInput,
+  ): Promise<FleetSummaryValue> {
+    return listings.fleetSummary(indexFilterOf(filter));
   }
 
   @Authorized(SCOPES.write)
@@ -136,6 +176,16 @@ export class DeviceResolver {
   @FieldResolver(() => ID)
   id(@Root() device: DeviceRef): string {
     return deviceIdOf(device);
+  }
+
+  @Authorized(SCOPES.read)
+  @FieldResolver(() => DateTimeResolver, {
+    nullable: true,
+    description:
+      'When the fleet index last refreshed the records this device was served from; null when they were read live from the APIs.',
+  })
+  syncedAt(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<string | null> {
+    return loaders.syncedAt(device);
   }
 
   @FieldResolver(() => String, { nullable: true })
@@ -240,5 +290,15 @@ export class DeviceResolver {
     if (managed) sources.push('KNOX_MANAGE');
     if (access) sources.push('BOX');
     return sources;
+  }
+}
+
+@Resolver(() => DeviceConnection)
+export class DeviceConnectionResolver {
+  @FieldResolver(() => Int, { nullable: true })
+  totalCount(@Root() connection: DeviceConnectionValue): Promise<number> {
+    if (!connection.totalCount)
+      return Promise.reject(new FleetIndexUnavailableError('totalCount of this listing', false));
+    return connection.totalCount();
   }
 }

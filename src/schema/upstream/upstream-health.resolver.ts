@@ -1,3 +1,4 @@
+import { DateTimeResolver } from 'graphql-scalars';
 import { Ctx, Field, Int, ObjectType, Query, Resolver, registerEnumType, Authorized } from 'type-graphql';
 import { SCOPES } from '../../domain/scopes.js';
 import { UpstreamEnum } from '../common/enums.js';
@@ -8,6 +9,32 @@ export enum UpstreamStatusEnum {
   DOWN = 'DOWN',
 }
 registerEnumType(UpstreamStatusEnum, { name: 'UpstreamStatus' });
+
+@ObjectType({
+  description:
+    "The fleet index's copy of what an API lists whole (Knox Manage: devices and users; Box: devices; KDMS: registrations).",
+  simpleResolvers: true,
+})
+export class UpstreamSync {
+  @Field(() => Int, { description: 'Records the index holds from this API.' })
+  records: number;
+
+  @Field(() => DateTimeResolver, {
+    nullable: true,
+    description: 'When its last full sync completed; null before the first.',
+  })
+  lastFullSyncAt: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Why the last full sync failed (the index keeps serving the last good copy); null when it succeeded.',
+  })
+  lastError: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Progress of the full sync running now, in percent.' })
+  inProgressPercent: number | null;
+}
 
 @ObjectType({
   description: 'Whether Fleetgraph can reach an API with its credentials right now.',
@@ -25,6 +52,12 @@ export class UpstreamHealth {
 
   @Field(() => String, { nullable: true, description: 'Why it is down.' })
   message: string | null;
+
+  @Field(() => UpstreamSync, {
+    nullable: true,
+    description: 'Fleet index sync state; null when the index is off.',
+  })
+  sync: UpstreamSync | null;
 }
 
 @Resolver()

@@ -186,6 +186,7 @@ export class UserResolver {
         edges.map((e) => e.cursor),
         start + slice.length < managed.length,
       ),
+      totalCount: () => Promise.resolve(managed.length),
     };
   }
 }

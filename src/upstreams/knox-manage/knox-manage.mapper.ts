@@ -40,6 +40,7 @@ export function toManagedDevice(device: DeviceRecord): ManagedDevice {
     platform: device.platform,
     // List rows carry no last connection in the spec (only DeviceDetail does); some deployments send it.
     lastConnectedAt: device.lastConnectionDate,
+    updatedAt: device.updated,
     tags: 'deviceTags' in device ? device.deviceTags.flatMap((t) => (t.tagValue ? [t.tagValue] : [])) : [],
     organization: device.orgName,
   };

@@ -49,9 +49,12 @@ describe('health and metrics', () => {
         latencyMs: expect.any(Number),
         message: null,
         breaker: 'closed',
+        // This graph runs with the fleet index off (test/helpers/graph.ts); fleet-index suites cover it on.
+        sync: null,
       })),
       store: { backend: 'memory', status: 'UP' },
       auth: { status: 'NOT_USED', keys: 0, lastRefreshAt: null, error: null },
+      fleetIndex: { status: 'OFF' },
     });
   });
 
