@@ -560,8 +560,7 @@ export class UploadJobService {
   }
 
   private async save(job: UploadJob, appliedEventId?: string): Promise<UploadJob> {
-    await this.store.put(job, appliedEventId);
-    this.events.publish(job);
+    // Before the job reads as settled: whoever sees it settled finds its devices in the index.
     if (this.onSettled && !OPEN_STATUSES.includes(job.status)) {
       try {
         await this.onSettled(job);
@@ -572,6 +571,8 @@ export class UploadJobService {
         );
       }
     }
+    await this.store.put(job, appliedEventId);
+    this.events.publish(job);
     return job;
   }
 
