@@ -264,6 +264,9 @@ export class FleetIndex {
       await rekey(tx, null);
       await tx.run(`DELETE FROM devices`);
       await buildDevices(tx, null);
+      // Fresh statistics for the planner after a bulk change (about 0.2 s at 100,000 devices).
+      await tx.run(tx.dialect === 'sqlite' ? 'ANALYZE' : 'ANALYZE devices');
+      await bumpGeneration(tx);
     });
   }
 
@@ -387,6 +390,7 @@ export class FleetIndex {
       for (const part of chunks(affected, MAX_IN_LIST))
         await tx.run(`DELETE FROM devices WHERE device_key IN (${placeholders(part.length)})`, part);
       await buildDevices(tx, affected);
+      await bumpGeneration(tx);
     });
   }
 
@@ -464,7 +468,9 @@ export class FleetIndex {
       `SELECT record FROM km_users ORDER BY position LIMIT ? OFFSET ?`,
       [limit, start],
     );
-    const total = await countOf(this.engine, `SELECT COUNT(*) AS n FROM km_users`);
+    const total = await this.cachedCount('users', () =>
+      countOf(this.engine, `SELECT COUNT(*) AS n FROM km_users`),
+    );
     return { items: rows.map((r) => JSON.parse(r.record) as FleetUser), total };
   }
 
@@ -524,7 +530,35 @@ export class FleetIndex {
     }));
   }
 
-  async countDevices(filter: DeviceIndexFilter): Promise<number> {
+  /**
+   * Counts change only when the index does: each is kept for the index generation it was made in, so a
+   * dashboard asking the same totals again costs a point read, not a count over the fleet.
+   */
+  private readonly counts = new Map<string, unknown>();
+  private countsGeneration: string | null = null;
+
+  private async cachedCount<T>(key: string, count: () => Promise<T>): Promise<T> {
+    const [row] = await this.engine.all<{ value: string }>(
+      `SELECT value FROM index_meta WHERE name = 'generation'`,
+    );
+    const generation = row?.value ?? '0';
+    if (generation !== this.countsGeneration) {
+      this.counts.clear();
+      this.countsGeneration = generation;
+    }
+    if (this.counts.has(key)) return this.counts.get(key) as T;
+    const value = await count();
+    // Bounded: filters come from callers.
+    if (this.counts.size >= 1000) this.counts.clear();
+    this.counts.set(key, value);
+    return value;
+  }
+
+  countDevices(filter: DeviceIndexFilter): Promise<number> {
+    return this.cachedCount(`count:${JSON.stringify(filter)}`, () => this.countUncached(filter));
+  }
+
+  private async countUncached(filter: DeviceIndexFilter): Promise<number> {
     const { where, params } = whereOf(this.engine, filter);
     return countOf(
       this.engine,
@@ -533,7 +567,13 @@ export class FleetIndex {
     );
   }
 
-  async summary(filter: DeviceIndexFilter, models: number): Promise<FleetSummaryData> {
+  summary(filter: DeviceIndexFilter, models: number): Promise<FleetSummaryData> {
+    return this.cachedCount(`summary:${models}:${JSON.stringify(filter)}`, () =>
+      this.summaryUncached(filter, models),
+    );
+  }
+
+  private async summaryUncached(filter: DeviceIndexFilter, models: number): Promise<FleetSummaryData> {
     const { where, params } = whereOf(this.engine, filter);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const [totals] = await this.engine.all<Record<'total' | 'kdms' | 'km' | 'box', number | string | null>>(
@@ -571,6 +611,11 @@ export class FleetIndex {
 async function countOf(reader: SqlReader, sql: string, params: readonly SqlValue[] = []): Promise<number> {
   const [row] = await reader.all<{ n: number | string }>(sql, params);
   return Number(row?.n ?? 0);
+}
+
+/** Every change to the devices makes a new generation (cached counts of older ones are void). */
+async function bumpGeneration(tx: SqlWriter): Promise<void> {
+  await setMeta(tx, 'generation', `${Date.now()}-${Math.random().toString(36).slice(2, 10)}`);
 }
 
 async function setMeta(tx: SqlWriter, name: string, value: string): Promise<void> {
@@ -723,19 +768,24 @@ async function buildDevices(tx: SqlWriter, keys: readonly string[] | null): Prom
 function whereOf(reader: SqlReader, filter: DeviceIndexFilter): { where: string[]; params: SqlValue[] } {
   const where: string[] = [];
   const params: SqlValue[] = [];
-  if (filter.source === 'KDMS') where.push('d.kdms_id IS NOT NULL');
-  if (filter.source === 'KNOX_MANAGE') where.push('d.km_id IS NOT NULL');
-  if (filter.source === 'BOX') where.push('d.box_cuid IS NOT NULL');
+  // Columns of a few values (a status, a flag, a source) match much of the fleet: walking the sort order's
+  // index and skipping rows beats sorting every match. SQLite has no statistics on their correlation with
+  // the order, so its planner is told (a unary + keeps a column's index out of the plan); PostgreSQL's
+  // statistics decide on their own.
+  const few = (column: string) => (reader.dialect === 'sqlite' ? `+${column}` : column);
+  if (filter.source === 'KDMS') where.push(`${few('d.kdms_id')} IS NOT NULL`);
+  if (filter.source === 'KNOX_MANAGE') where.push(`${few('d.km_id')} IS NOT NULL`);
+  if (filter.source === 'BOX') where.push(`${few('d.box_cuid')} IS NOT NULL`);
   const equal = (column: string, value: SqlValue | undefined) => {
     if (value === undefined) return;
     where.push(`${column} = ?`);
     params.push(value);
   };
-  equal('d.status', filter.managementStatus);
+  equal(few('d.status'), filter.managementStatus);
   equal('d.owner_user_id', filter.userId);
-  equal('d.login_blocked', filter.loginBlocked === undefined ? undefined : filter.loginBlocked ? 1 : 0);
+  equal(few('d.login_blocked'), filter.loginBlocked === undefined ? undefined : filter.loginBlocked ? 1 : 0);
   equal('d.model', filter.model);
-  equal('d.platform', filter.platform);
+  equal(few('d.platform'), filter.platform);
   if (filter.notSeenSince !== undefined) {
     where.push(`d.km_id IS NOT NULL AND d.last_seen < ?`);
     params.push(filter.notSeenSince);

@@ -215,9 +215,10 @@ export class FleetSync {
     };
     const { kdms, knoxManage, box } = this.clients;
     const stamp = () => new Date().toISOString();
-    // The three APIs are read side by side; Knox Manage's users, then its devices, one quota between them.
-    const outcomes = await Promise.all([
-      read('kdms', async () => {
+    // One API after another: the sync's memory peaks at one API's answers, not all three at once (Box's
+    // whole list alone is tens of megabytes at 100,000 devices), and a sync has minutes, not milliseconds.
+    const outcomes = [
+      await read('kdms', async () => {
         let searchAfter: string | null = null;
         let read = 0;
         for (;;) {
@@ -237,7 +238,7 @@ export class FleetSync {
           searchAfter = last;
         }
       }),
-      (async () => {
+      await (async () => {
         const users = await read('knoxManageUsers', async () => {
           const page = await this.patiently(() => knoxManage.selectUsers());
           const at = stamp();
@@ -272,7 +273,7 @@ export class FleetSync {
           for (let s = first.items.length; s < first.total; s += KNOX_MANAGE_MAX_LIMIT) starts.push(s);
           let pages = 1;
           const failures = (
-            await mapSettled(starts, this.options.knoxManageConcurrency ?? 4, async (start) => {
+            await mapSettled(starts, this.options.knoxManageConcurrency ?? 2, async (start) => {
               const page = await this.patiently(() =>
                 knoxManage.selectDeviceList({ start, limit: KNOX_MANAGE_MAX_LIMIT }),
               );
@@ -288,7 +289,7 @@ export class FleetSync {
         });
         return [users, devices];
       })(),
-      read('box', async () => {
+      await read('box', async () => {
         const all = await this.patiently(() => box.listDevices());
         const at = stamp();
         await this.index.stage(
@@ -296,7 +297,7 @@ export class FleetSync {
           all.map((a) => accessRow(a, at)),
         );
       }),
-    ]);
+    ];
     const synced = outcomes.flat().filter((s): s is IndexSource => s !== null);
     await this.index.swapIn(synced, started, Date.now() - started);
     this.progress = null;
