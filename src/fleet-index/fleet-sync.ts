@@ -202,6 +202,7 @@ export class FleetSync {
         await work();
         done[source] = 1;
         await report();
+        this.logger.info({ source, ms: Date.now() - started }, 'fleet index: source read');
         return source;
       } catch (error) {
         const message = errorMessage(error);

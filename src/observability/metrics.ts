@@ -18,6 +18,19 @@ export interface Metrics {
   storeErrors: Counter<'purpose'>;
   /** Reports `count()` as the number of job-event listeners (open `uploadJobChanged` subscriptions). */
   watchJobEventListeners(count: () => number): void;
+  /** Reports the fleet index's state at each scrape (records, last full sync, sync progress). */
+  watchFleetIndex(read: () => FleetIndexGauges): void;
+}
+
+export interface FleetIndexGauges {
+  /** Records per source (kdms, knoxManage, knoxManageUsers, box). */
+  records: Record<string, number>;
+  /** Unix seconds of each source's last completed full sync (0: none yet). */
+  lastFullSync: Record<string, number>;
+  /** 1 while the source's last full sync failed (the index serves its last good copy). */
+  failing: Record<string, number>;
+  /** Progress of the running full sync, 0..100; -1 when none runs. */
+  progressPercent: number;
 }
 
 export function createMetrics(): Metrics {
@@ -25,6 +38,37 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry, prefix: 'fleetgraph_process_' });
   const seconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   let jobEventListeners: () => number = () => 0;
+  let fleetIndex: (() => FleetIndexGauges) | null = null;
+  const perSource = (name: string, help: string, pick: (g: FleetIndexGauges) => Record<string, number>) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['source'],
+      registers: [registry],
+      collect() {
+        if (!fleetIndex) return;
+        for (const [source, value] of Object.entries(pick(fleetIndex()))) this.set({ source }, value);
+      },
+    });
+  perSource('fleetgraph_fleet_index_records', 'Records the fleet index holds per source', (g) => g.records);
+  perSource(
+    'fleetgraph_fleet_index_last_full_sync_seconds',
+    'Unix time of the last completed full sync per source (0: none yet)',
+    (g) => g.lastFullSync,
+  );
+  perSource(
+    'fleetgraph_fleet_index_sync_failing',
+    "1 while the source's last full sync failed and the index serves its last good copy",
+    (g) => g.failing,
+  );
+  new Gauge({
+    name: 'fleetgraph_fleet_index_sync_progress_percent',
+    help: 'Progress of the full sync running now (-1: none)',
+    registers: [registry],
+    collect() {
+      if (fleetIndex) this.set(fleetIndex().progressPercent);
+    },
+  });
   new Gauge({
     name: 'fleetgraph_job_event_listeners',
     help: 'Listeners for upload job changes in this process: one per open uploadJobChanged subscription',
@@ -36,6 +80,9 @@ export function createMetrics(): Metrics {
   return {
     watchJobEventListeners: (count) => {
       jobEventListeners = count;
+    },
+    watchFleetIndex: (read) => {
+      fleetIndex = read;
     },
     registry,
     graphqlRequests: new Counter({

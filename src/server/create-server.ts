@@ -43,6 +43,7 @@ import { QueryLimitError, checkQueryLimits, parseWithLimits } from './query-limi
 import { WEBHOOK_PATH, webhookRouter } from './webhook-route.js';
 import { openFleetIndex, refreshFromJob } from '../fleet-index/create-fleet-index.js';
 import { INDEX_SOURCES } from '../fleet-index/fleet-index.js';
+import type { SourceSyncState } from '../fleet-index/fleet-index.js';
 import type { FleetIndexStatus } from '../fleet-index/fleet-sync.js';
 
 /** The fleet index as /readyz reports it. */
@@ -178,6 +179,21 @@ export async function createFleetgraphServer({
   if (fleetIndex) {
     upstreams.fleetIndex = fleetIndex;
     jobs.onSettled = refreshFromJob(fleetIndex, upstreams.background.kdms);
+    metrics.watchFleetIndex(() => {
+      const { sources, progressPercent } = fleetIndex.sync.status();
+      const each = (pick: (s: SourceSyncState) => number) =>
+        Object.fromEntries(INDEX_SOURCES.map((s) => [s, pick(sources[s])]));
+      return {
+        records: each((s) => s.records),
+        lastFullSync: each((s) => (s.lastFullSyncAt ? Date.parse(s.lastFullSyncAt) / 1000 : 0)),
+        failing: each((s) => (s.lastError ? 1 : 0)),
+        progressPercent: progressPercent ?? -1,
+      };
+    });
+    if (config.cache.url && !config.fleetIndex?.databaseUrl)
+      logger.warn(
+        'replicas sharing CACHE_URL each keep and sync their own fleet index: set FLEET_INDEX_DATABASE_URL so they share one (and one sync)',
+      );
     await fleetIndex.sync.start();
   }
   const verifier = new WebhookVerifier(() => upstreams.kdms.downloadCertificate());
