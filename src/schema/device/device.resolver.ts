@@ -105,7 +105,7 @@ export class DeviceResolver {
   @Query(() => DeviceConnection, {
     nullable: true,
     description:
-      'Every device of every API, each once; narrowed by `filter`. Null, with the error, when an API the listing walks fails.',
+      'Every device of every API, each once, narrowed by `filter` and sorted by `orderBy`: read from the fleet index once it is synced (no upstream list call). Without the index the listing walks the APIs; it is then null, with the error, when one of them fails.',
   })
   async devices(
     @Ctx() { listings }: GraphContext,
