@@ -13,13 +13,16 @@ import { startHelpdeskSubgraph } from '../helpdesk/helpdesk-subgraph.js';
 import type { RunningHelpdesk } from '../helpdesk/helpdesk-subgraph.js';
 import { composeSupergraph, readSupergraphConfig } from './compose-supergraph.js';
 import { startLocalRedis } from './local-redis.js';
+import { startLocalPostgres } from './local-postgres.js';
+import type { LocalPostgres } from './local-postgres.js';
 import type { LocalRedis } from './local-redis.js';
 import { startRoundRobinProxy } from './round-robin-proxy.js';
 import type { RoundRobinProxy } from './round-robin-proxy.js';
 
 /**
  * `npm run supergraph`: the whole scale-out picture on one machine. The three emulators; a Redis
- * (CACHE_URL, or a redis-server started here); Fleetgraph replicas as separate processes on that Redis;
+ * (CACHE_URL, or a redis-server started here) and one PostgreSQL for their shared fleet index
+ * (FLEET_INDEX_DATABASE_URL, or a cluster started here); Fleetgraph replicas as separate processes on that Redis;
  * a round-robin load balancer in front of them (also where Knox's callbacks go); the helpdesk example
  * subgraph; and @apollo/gateway with the supergraph composed from supergraph.yaml.
  *
@@ -94,6 +97,19 @@ async function main(): Promise<void> {
     const cacheUrl = process.env.CACHE_URL ?? (redis = await startLocalRedis()).url;
     if (redis) stops.push(() => redis!.stop());
 
+    // One fleet index the replicas share (one syncs, all read); without PostgreSQL each keeps its own.
+    let postgres: LocalPostgres | null = null;
+    const indexUrl =
+      process.env.FLEET_INDEX_DATABASE_URL ??
+      (await startLocalPostgres().then(
+        (started) => (postgres = started).url,
+        (error: unknown) => {
+          console.warn(`no shared fleet index: ${error instanceof Error ? error.message : String(error)}`);
+          return null;
+        },
+      ));
+    if (postgres) stops.push(() => postgres!.stop());
+
     const emulators: RunningEmulators = await startEmbeddedEmulators({});
     stops.push(() => emulators.stop());
 
@@ -103,6 +119,7 @@ async function main(): Promise<void> {
     const env = {
       ...emulatorEnv(emulators.urls),
       CACHE_URL: cacheUrl,
+      ...(indexUrl ? { FLEET_INDEX_DATABASE_URL: indexUrl } : {}),
       PORT: '0',
       HOST: '127.0.0.1',
       // Knox calls the load balancer, which passes each callback to one replica.
@@ -143,6 +160,7 @@ async function main(): Promise<void> {
 ${replicas.map((r, i) => `    replica-${i + 1}  ${r.url}`).join('\n')}
   helpdesk     ${helpdesk.url}   (the example second subgraph: Device.tickets by IMEI)
   Redis        ${redactRedisUrl(cacheUrl)}   (CACHE_URL: tokens, read cache, upload jobs, job events)
+  fleet index  ${indexUrl ? `${new URL(indexUrl).host} (FLEET_INDEX_DATABASE_URL: one index, one sync for all replicas)` : 'one SQLite index per replica'}
   emulators    KDMS ${emulators.urls.kdms}  Knox Manage ${emulators.urls.knoxManage}  Box ${emulators.urls.box}
 
 A query that crosses both subgraphs:

@@ -138,17 +138,21 @@ export class FleetIndex {
    * the upstream URLs). An index is a copy of the upstreams: dropping one costs a sync, never data.
    */
   async open(fingerprint: string): Promise<void> {
-    for (const statement of schemaStatements(this.engine.dialect)) await this.engine.exec(statement);
     const expected = JSON.stringify({ version: INDEX_SCHEMA_VERSION, fingerprint });
-    const [stored] = await this.engine.all<{ value: string }>(
-      `SELECT value FROM index_meta WHERE name = 'identity'`,
-    );
-    if (stored?.value === expected) return;
-    if (stored) {
-      for (const statement of dropStatements(this.engine.dialect)) await this.engine.exec(statement);
-      for (const statement of schemaStatements(this.engine.dialect)) await this.engine.exec(statement);
-    }
-    await this.engine.write((tx) => setMeta(tx, 'identity', expected));
+    // In one write transaction: replicas starting together on one PostgreSQL take turns (its
+    // CREATE ... IF NOT EXISTS races with itself otherwise), and nobody sees half a schema.
+    await this.engine.write(async (tx) => {
+      for (const statement of schemaStatements(tx.dialect)) await tx.run(statement);
+      const [stored] = await tx.all<{ value: string }>(
+        `SELECT value FROM index_meta WHERE name = 'identity'`,
+      );
+      if (stored?.value === expected) return;
+      if (stored) {
+        for (const statement of dropStatements(tx.dialect)) await tx.run(statement);
+        for (const statement of schemaStatements(tx.dialect)) await tx.run(statement);
+      }
+      await setMeta(tx, 'identity', expected);
+    });
   }
 
   // ---------------------------------------------------------------- sync state

@@ -30,8 +30,6 @@ export interface SqlWriter extends SqlReader {
 export interface SqlEngine extends SqlReader {
   /** Runs `work` in one write transaction (serialized, see above); rolled back when it throws. */
   write<T>(work: (tx: SqlWriter) => Promise<T>): Promise<T>;
-  /** A one-statement write outside any transaction (DDL at start-up). */
-  exec(sql: string): Promise<void>;
   readonly description: string;
   close(): Promise<void>;
 }
@@ -107,11 +105,6 @@ export class SqliteEngine implements SqlEngine {
     }
   }
 
-  exec(sql: string): Promise<void> {
-    this.writer.exec(sql);
-    return Promise.resolve();
-  }
-
   write<T>(work: (tx: SqlWriter) => Promise<T>): Promise<T> {
     return this.queue.run(async () => {
       const tx: SqlWriter = {
@@ -171,10 +164,6 @@ export class PostgresEngine implements SqlEngine {
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     const result = await this.pool.query(numbered(sql), params as SqlValue[]);
     return result.rows as T[];
-  }
-
-  async exec(sql: string): Promise<void> {
-    await this.pool.query(sql);
   }
 
   write<T>(work: (tx: SqlWriter) => Promise<T>): Promise<T> {
