@@ -57,6 +57,8 @@ export interface FleetIndexStatus {
   lastFullSyncMs: number | null;
   progressPercent: number | null;
   syncingReplica: string | null;
+  /** Why the engine could not be read at the last look (the index is then not used); null when it could. */
+  engineError: string | null;
   sources: Record<IndexSource, SourceSyncState>;
 }
 
@@ -105,7 +107,7 @@ export class FleetSync {
   status(): FleetIndexStatus {
     const sources = this.states ?? emptyStates();
     const all = INDEX_SOURCES.map((s) => sources[s]);
-    const usable = all.every((s) => s.lastFullSyncAt !== null);
+    const usable = this.unreachable === null && all.every((s) => s.lastFullSyncAt !== null);
     // Embedded, an index left by an earlier run may be of another fleet: ready once this run has synced
     // (or tried). Shared, another replica's sync counts.
     const since = this.index.shared ? 0 : this.startedAt;
@@ -113,7 +115,17 @@ export class FleetSync {
     const failing = all.some((s) => s.lastError !== null);
     const fullSyncs = all.map((s) => s.lastFullSyncAt).filter((t): t is string => t !== null);
     return {
-      status: !usable ? (failing ? 'FAILED' : 'SYNCING') : failing ? 'STALE' : 'READY',
+      status:
+        this.unreachable !== null
+          ? 'FAILED'
+          : !usable
+            ? failing
+              ? 'FAILED'
+              : 'SYNCING'
+            : failing
+              ? 'STALE'
+              : 'READY',
+      engineError: this.unreachable,
       engine: this.index.engine.description,
       shared: this.index.shared,
       usable,
@@ -128,7 +140,11 @@ export class FleetSync {
 
   /** Runs a full sync now (or joins the one running); resolves when it is over. */
   async syncNow(): Promise<void> {
-    if (!this.running) this.running = this.runLeased().finally(() => (this.running = null));
+    await this.run(true);
+  }
+
+  private async run(force: boolean): Promise<void> {
+    if (!this.running) this.running = this.runLeased(force).finally(() => (this.running = null));
     await this.running;
   }
 
@@ -136,16 +152,28 @@ export class FleetSync {
     try {
       this.states = await this.index.syncStates();
       this.progress = await this.index.progress();
-      for (const listener of this.listeners) listener();
+      if (this.unreachable) this.logger.info('fleet index: its engine answers again');
+      this.unreachable = null;
     } catch (error) {
-      this.logger.warn({ err: errorMessage(error) }, 'fleet index state could not be read');
+      // An engine that cannot be read (a shared PostgreSQL down) serves nothing: until it answers again
+      // the planner reads the APIs live and /readyz says why.
+      if (!this.unreachable)
+        this.logger.warn(
+          { err: errorMessage(error) },
+          'fleet index: its engine cannot be read; reading the APIs live',
+        );
+      this.unreachable = errorMessage(error);
     }
+    for (const listener of this.listeners) listener();
   }
+
+  /** Why the engine could not be read at the last look, or null. */
+  private unreachable: string | null = null;
 
   private async check(): Promise<void> {
     if (this.stopped || this.running) return;
     await this.readState();
-    if (this.due()) await this.syncNow().catch(() => undefined);
+    if (this.due()) await this.run(false).catch(() => undefined);
   }
 
   private due(): boolean {
@@ -158,9 +186,17 @@ export class FleetSync {
     });
   }
 
-  private async runLeased(): Promise<void> {
+  private async runLeased(force: boolean): Promise<void> {
     const leaseMs = this.options.leaseMs ?? 30_000;
     if (!(await this.index.takeLease(leaseMs))) return; // another replica syncs: its state reaches us by check()
+    if (!force) {
+      // Another replica may have finished a sync between our look and our lease: then none is due.
+      await this.readState();
+      if (!this.due()) {
+        await this.index.releaseLease().catch(() => undefined);
+        return;
+      }
+    }
     const renew = setInterval(
       () =>
         void this.index

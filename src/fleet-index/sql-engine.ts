@@ -16,6 +16,16 @@ import pg from 'pg';
  * write-ahead log with a second connection; PostgreSQL's MVCC).
  */
 export type SqlDialect = 'sqlite' | 'postgres';
+
+/** The index's engine failed a read (a shared PostgreSQL down): the request's index-backed fields fail with it. */
+export class IndexEngineError extends Error {
+  constructor(engine: string, cause: unknown) {
+    super(
+      `The fleet index (${engine}) cannot be read: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
+    this.name = 'IndexEngineError';
+  }
+}
 export type SqlValue = string | number | null;
 
 export interface SqlReader {
@@ -101,7 +111,7 @@ export class SqliteEngine implements SqlEngine {
     try {
       return Promise.resolve(this.prepared(this.reader, this.readStatements, sql).all(...params) as T[]);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(new IndexEngineError(this.description, error));
     }
   }
 
@@ -162,8 +172,12 @@ export class PostgresEngine implements SqlEngine {
   }
 
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    const result = await this.pool.query(numbered(sql), params as SqlValue[]);
-    return result.rows as T[];
+    try {
+      const result = await this.pool.query(numbered(sql), params as SqlValue[]);
+      return result.rows as T[];
+    } catch (error) {
+      throw new IndexEngineError(this.description, error);
+    }
   }
 
   write<T>(work: (tx: SqlWriter) => Promise<T>): Promise<T> {

@@ -3,6 +3,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { SharedStoreError } from '../cache/errors.js';
 import { CursorError } from '../loaders/cursor.js';
 import { DeviceFilterError, FleetIndexUnavailableError } from '../loaders/device-listing.js';
+import { IndexEngineError } from '../fleet-index/sql-engine.js';
 import { UpstreamError, upstreamLabel } from '../upstreams/errors.js';
 
 /**
@@ -56,7 +57,7 @@ export function formatGraphQLError(
       extensions: { ...keep.extensions, code: original.code, reason: original.reason, ...original.details },
     };
   }
-  if (original instanceof FleetIndexUnavailableError) {
+  if (original instanceof FleetIndexUnavailableError || original instanceof IndexEngineError) {
     return { ...keep, extensions: { ...keep.extensions, code: 'FLEET_INDEX_UNAVAILABLE' } };
   }
   if (original instanceof CursorError || original instanceof DeviceFilterError) {

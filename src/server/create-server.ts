@@ -56,6 +56,7 @@ function indexReadiness(status: FleetIndexStatus) {
     lastFullSyncMs: status.lastFullSyncMs,
     progressPercent: status.progressPercent,
     syncingReplica: status.syncingReplica,
+    engineError: status.engineError,
     records: Object.fromEntries(INDEX_SOURCES.map((s) => [s, status.sources[s].records])),
     sources: status.sources,
   };
