@@ -16,7 +16,10 @@ import type { Operation, SystemName, WorkloadName } from './workloads.js';
  * The system under test runs pinned to core 0; the emulators and this closed-loop load generator to
  * core 1. Each cell: a warm-up (discarded), then a measured window; every response is validated.
  */
+/** `--scale` runs bench/scale.ts instead, which reads its own options (--sizes, --modes, --samples). */
+const SCALE = process.argv.slice(2).includes('--scale');
 const { values: args } = parseArgs({
+  args: SCALE ? [] : process.argv.slice(2),
   options: {
     quick: { type: 'boolean', default: false },
     systems: { type: 'string', default: 'fleetgraph,naive,direct,mesh' },
@@ -427,7 +430,9 @@ async function main(): Promise<void> {
   console.log(`\nraw results: ${file} (${report.durationSeconds} s)`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+(SCALE ? import('./scale.js').then((scale) => scale.main(process.argv.slice(2))) : main()).catch(
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

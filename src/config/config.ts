@@ -236,18 +236,24 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
       'NODE_ENV=production needs real upstreams: set KDMS_URL, KNOX_MANAGE_URL and BOX_URL (the emulators are for development)',
     );
   }
-  const cacheUrl = text('CACHE_URL') ?? null;
-  if (cacheUrl !== null) {
+  /** A URL with a password in it: its value is never echoed, only what it should look like. */
+  const secretUrl = (name: string, protocols: string[], shape: string): string | null => {
+    const value = text(name) ?? null;
+    if (value === null) return null;
     let protocol = '';
     try {
-      protocol = new URL(cacheUrl).protocol;
+      protocol = new URL(value).protocol;
     } catch {
       // reported below
     }
-    // Never echo the value: it may carry the Redis password.
-    if (protocol !== 'redis:' && protocol !== 'rediss:')
-      problems.push('CACHE_URL must be a redis:// or rediss:// URL (redis://[:password@]host:port[/db])');
-  }
+    if (!protocols.includes(protocol)) problems.push(`${name} must be a ${shape}`);
+    return value;
+  };
+  const cacheUrl = secretUrl(
+    'CACHE_URL',
+    ['redis:', 'rediss:'],
+    'redis:// or rediss:// URL (redis://[:password@]host:port[/db])',
+  );
   const batchingRaw = text('FLEETGRAPH_BATCHING') ?? 'on';
   if (!['on', 'off'].includes(batchingRaw))
     problems.push(`FLEETGRAPH_BATCHING must be on or off, got "${batchingRaw}"`);
@@ -388,20 +394,11 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
   const fleetIndex = text('FLEET_INDEX') ?? 'on';
   if (!['on', 'off'].includes(fleetIndex))
     problems.push(`FLEET_INDEX must be on or off, got "${fleetIndex}"`);
-  const fleetIndexDatabaseUrl = text('FLEET_INDEX_DATABASE_URL') ?? null;
-  if (fleetIndexDatabaseUrl !== null) {
-    let protocol = '';
-    try {
-      protocol = new URL(fleetIndexDatabaseUrl).protocol;
-    } catch {
-      // reported below
-    }
-    // Never echo the value: it may carry the database password.
-    if (protocol !== 'postgres:' && protocol !== 'postgresql:')
-      problems.push(
-        'FLEET_INDEX_DATABASE_URL must be a postgres:// URL (postgres://user[:password]@host:port/database)',
-      );
-  }
+  const fleetIndexDatabaseUrl = secretUrl(
+    'FLEET_INDEX_DATABASE_URL',
+    ['postgres:', 'postgresql:'],
+    'postgres:// URL (postgres://user[:password]@host:port/database)',
+  );
   const syncInterval = text('FLEET_SYNC_INTERVAL') ?? DEFAULT_FLEET_SYNC_INTERVAL;
   const syncIntervalMs = parseDuration(syncInterval);
   if (syncIntervalMs === null || syncIntervalMs < 1000 || syncIntervalMs > 7 * 86_400_000)

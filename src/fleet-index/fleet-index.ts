@@ -45,6 +45,15 @@ export interface SourceSyncState {
   lastError: string | null;
 }
 
+/** A source before its first sync. */
+export const NEVER_SYNCED: Readonly<SourceSyncState> = Object.freeze({
+  records: 0,
+  lastFullSyncAt: null,
+  lastFullSyncMs: null,
+  lastAttemptAt: null,
+  lastError: null,
+});
+
 export interface SyncProgress {
   /** The replica syncing. */
   holder: string;
@@ -162,15 +171,11 @@ export class FleetIndex {
       `SELECT name, value FROM index_meta WHERE name LIKE 'source:%'`,
     );
     const stored = new Map(rows.map((r) => [r.name.slice('source:'.length), r.value]));
-    const empty: SourceSyncState = {
-      records: 0,
-      lastFullSyncAt: null,
-      lastFullSyncMs: null,
-      lastAttemptAt: null,
-      lastError: null,
-    };
     return Object.fromEntries(
-      INDEX_SOURCES.map((s) => [s, stored.has(s) ? (JSON.parse(stored.get(s)!) as SourceSyncState) : empty]),
+      INDEX_SOURCES.map((s) => [
+        s,
+        stored.has(s) ? (JSON.parse(stored.get(s)!) as SourceSyncState) : NEVER_SYNCED,
+      ]),
     ) as Record<IndexSource, SourceSyncState>;
   }
 

@@ -8,7 +8,7 @@ import type { KdmsClient } from '../upstreams/kdms/kdms.client.js';
 import { KDMS_MAX_PAGE_SIZE } from '../upstreams/kdms/kdms.wire.js';
 import type { KnoxManageClient } from '../upstreams/knox-manage/knox-manage.client.js';
 import { KNOX_MANAGE_MAX_LIMIT } from '../upstreams/knox-manage/knox-manage.wire.js';
-import { INDEX_SOURCES } from './fleet-index.js';
+import { INDEX_SOURCES, NEVER_SYNCED } from './fleet-index.js';
 import type { FleetIndex, IndexSource, SourceSyncState, SyncProgress } from './fleet-index.js';
 import { accessRow, managedRow, registrationRow, userRow } from './index-rows.js';
 
@@ -368,14 +368,10 @@ export class FleetSync {
 }
 
 function emptyStates(): Record<IndexSource, SourceSyncState> {
-  const empty: SourceSyncState = {
-    records: 0,
-    lastFullSyncAt: null,
-    lastFullSyncMs: null,
-    lastAttemptAt: null,
-    lastError: null,
-  };
-  return { kdms: empty, knoxManage: empty, knoxManageUsers: empty, box: empty };
+  return Object.fromEntries(INDEX_SOURCES.map((s) => [s, NEVER_SYNCED])) as Record<
+    IndexSource,
+    SourceSyncState
+  >;
 }
 
 function errorMessage(error: unknown): string {

@@ -338,6 +338,16 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
      */
     async userExists(userId: string): Promise<boolean | UpstreamError> {
       let failure: unknown;
+      if (fromIndex()) {
+        // A user the index does not know may have been created since its last sync: one live read says.
+        if ((await userById.load(userId)) !== null) return true;
+        try {
+          return (await knoxManage.selectUserWithId(userId)) !== null;
+        } catch (error) {
+          if (error instanceof UpstreamError) return error;
+          throw error;
+        }
+      }
       if (batching) {
         try {
           if ((await managedByUser.load(userId)).length > 0) return true;

@@ -1,6 +1,6 @@
 import type { SeededDevice, SeededFleet } from '../../src/emulators/fleet/seeded-fleet.js';
 import type { RunningEmulators } from '../../src/emulators/start-emulators.js';
-import type { KnoxManageDeviceStatus } from '../../src/upstreams/knox-manage/knox-manage.wire.js';
+import { STATUS_OF_CODE } from '../../src/upstreams/knox-manage/knox-manage.mapper.js';
 import type { TestGraph } from './graph.js';
 import { eventually } from './wait.js';
 
@@ -9,16 +9,6 @@ import { eventually } from './wait.js';
  * index should hold it (joined by IMEI, else serial number), and the emulators' own call counters.
  */
 export const FLEET_INDEX_ENV = { FLEET_INDEX: 'on', FLEET_INDEX_FILE: 'memory', FLEET_SYNC_INTERVAL: '1h' };
-
-const STATUS: Record<KnoxManageDeviceStatus, string> = {
-  I: 'DEACTIVATED',
-  P: 'PROVISIONED',
-  A: 'ACTIVATED',
-  B: 'BLOCKED',
-  BS: 'BLOCKED_BY_SYSTEM',
-  BA: 'BLOCKED_BY_ADMIN',
-  BL: 'LICENSE_EXPIRED',
-};
 
 export interface ExpectedDevice {
   /** The index's device key, which orders `orderBy: ID`. */
@@ -45,7 +35,7 @@ export function expectedDevices(fleet: SeededFleet): ExpectedDevice[] {
       sources: [d.kdms && 'KDMS', d.knoxManage && 'KNOX_MANAGE', d.box && 'BOX'].filter(
         (s): s is string => typeof s === 'string',
       ),
-      status: d.knoxManage ? STATUS[d.knoxManage.status] : null,
+      status: d.knoxManage ? STATUS_OF_CODE[d.knoxManage.status] : null,
       loginBlocked: d.box ? d.box.disabled : null,
       model: d.kdms || d.knoxManage ? d.model : null,
       ownerUserId: d.knoxManage?.ownerUserId ?? null,

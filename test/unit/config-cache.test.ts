@@ -42,3 +42,42 @@ describe('CACHE_URL', () => {
     expect(problemsOf({ CACHE_URL: 'redis://cache:6379', JOB_STORE_FILE: 'memory' })).toEqual([]);
   });
 });
+
+describe('the fleet index settings', () => {
+  const real = {
+    KDMS_URL: 'https://kdms.test/kdms/v1',
+    KDMS_CLIENT_ID: 'id',
+    KDMS_CLIENT_SECRET: 'secret',
+    KNOX_MANAGE_URL: 'https://km.test',
+    KNOX_MANAGE_CLIENT_ID: 'id@km.test',
+    KNOX_MANAGE_CLIENT_SECRET: 'secret',
+    BOX_URL: 'https://box.test',
+    BOX_API_KEY: 'key',
+    WEBHOOK_PUBLIC_URL: 'https://fleetgraph.test/webhooks/knox',
+  };
+
+  it('default to an index: a temporary one for the embedded emulators, a file for real upstreams', () => {
+    expect(loadConfig({}).fleetIndex).toEqual({ file: 'memory', databaseUrl: null, syncIntervalMs: 900_000 });
+    expect(loadConfig(real).fleetIndex).toMatchObject({ file: '.fleetgraph/fleet-index.sqlite' });
+    expect(loadConfig({ FLEET_INDEX: 'off' }).fleetIndex).toBeNull();
+    expect(
+      loadConfig({ FLEET_SYNC_INTERVAL: '1h', FLEET_INDEX_DATABASE_URL: 'postgres://fg:pw@db:5432/fg' })
+        .fleetIndex,
+    ).toMatchObject({ syncIntervalMs: 3_600_000, databaseUrl: 'postgres://fg:pw@db:5432/fg' });
+    expect(loadConfig({ FLEET_SYNC_INTERVAL: '90' }).fleetIndex?.syncIntervalMs).toBe(90_000);
+  });
+
+  it('refuse bad values, one message each, never echoing a database URL', () => {
+    const problems = problemsOf({
+      FLEET_INDEX: 'maybe',
+      FLEET_SYNC_INTERVAL: 'often',
+      FLEET_INDEX_DATABASE_URL: 'mysql://root:hunter2@db/fg',
+    });
+    expect(problems).toEqual([
+      'FLEET_INDEX must be on or off, got "maybe"',
+      'FLEET_INDEX_DATABASE_URL must be a postgres:// URL (postgres://user[:password]@host:port/database)',
+      'FLEET_SYNC_INTERVAL must be a duration between 1s and 7d such as 15m, 1h or 900s, got "often"',
+    ]);
+    expect(problems.join(' ')).not.toContain('hunter2');
+  });
+});

@@ -3,7 +3,8 @@ import type { FleetUser, ManagedDevice, ManagementStatus } from '../../domain/fl
 import type { KnoxManageDeviceDetail, KnoxManageDeviceRow, KnoxManageUser } from './knox-manage.wire.js';
 import type { KnoxManageDeviceStatus } from './knox-manage.wire.js';
 
-const STATUS: Record<KnoxManageDeviceStatus, ManagementStatus> = {
+/** Knox Manage's status codes in Fleetgraph's words. */
+export const STATUS_OF_CODE: Record<KnoxManageDeviceStatus, ManagementStatus> = {
   I: 'DEACTIVATED',
   P: 'PROVISIONED',
   A: 'ACTIVATED',
@@ -14,12 +15,14 @@ const STATUS: Record<KnoxManageDeviceStatus, ManagementStatus> = {
 };
 
 export const MANAGEMENT_STATUS_CODES = Object.fromEntries(
-  Object.entries(STATUS).map(([code, status]) => [status, code]),
+  Object.entries(STATUS_OF_CODE).map(([code, status]) => [status, code]),
 ) as Record<ManagementStatus, KnoxManageDeviceStatus>;
 
 /** Null for no status, or for a code the API does not document (never a guess). */
 function toStatus(code: string | null): ManagementStatus | null {
-  return code !== null && Object.hasOwn(STATUS, code) ? STATUS[code as KnoxManageDeviceStatus] : null;
+  return code !== null && Object.hasOwn(STATUS_OF_CODE, code)
+    ? STATUS_OF_CODE[code as KnoxManageDeviceStatus]
+    : null;
 }
 
 type DeviceRecord = z.output<typeof KnoxManageDeviceRow> | z.output<typeof KnoxManageDeviceDetail>;
