@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { emulatorEnv } from '../src/server/embedded-upstreams.js';
+import { startLocalPostgres } from '../examples/supergraph/local-postgres.js';
+import type { LocalPostgres } from '../examples/supergraph/local-postgres.js';
 
 /**
  * `npm run bench -- --scale`: how Fleetgraph behaves as the fleet grows, with and without the fleet
@@ -17,7 +19,9 @@ import { emulatorEnv } from '../src/server/embedded-upstreams.js';
  * windows, so a previous cell's calls would otherwise eat into the next cell's sync.
  */
 
-type Mode = 'index' | 'noindex';
+/** `index`: embedded SQLite index; `shared`: the index in a PostgreSQL (as replicas share it); `noindex`: per-request reads. */
+type Mode = 'index' | 'shared' | 'noindex';
+const indexed = (mode: Mode) => mode !== 'noindex';
 type QueryName = 'page' | 'entities' | 'filtered' | 'summary';
 type Api = 'kdms' | 'knoxManage' | 'box';
 type Json = Record<string, unknown>;
@@ -37,7 +41,10 @@ const PAGE =
   '{ devices(first: 100) { edges { node { id imei serialNumber model management { status } access { name loginBlocked } } } } }';
 const ENTITIES =
   'query Entities($r: [_Any!]!) { _entities(representations: $r) { ... on Device { imei management { status } access { name } } } }';
+const INDEXED_FILTER =
+  '{ devices(first: 100, filter: { managementStatus: ACTIVATED, loginBlocked: false }, orderBy: { field: LAST_CONNECTED_AT, direction: DESC }) { totalCount edges { node { id } } } }';
 const FILTERED: Record<Mode, string> = {
+  shared: INDEXED_FILTER,
   index:
     '{ devices(first: 100, filter: { managementStatus: ACTIVATED, loginBlocked: false }, orderBy: { field: LAST_CONNECTED_AT, direction: DESC }) { totalCount edges { node { id } } } }',
   // The live path supports this filter (Knox Manage's own status parameter), not loginBlocked or orderBy.
@@ -106,7 +113,7 @@ function parseOptions(argv: string[]): Options {
       scale: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       sizes: { type: 'string' },
-      modes: { type: 'string', default: 'index,noindex' },
+      modes: { type: 'string', default: 'index,shared,noindex' },
       samples: { type: 'string' },
     },
   });
@@ -117,7 +124,8 @@ function parseOptions(argv: string[]): Options {
     throw new Error(`--sizes must be whole numbers from 100 to 1,000,000, got "${values.sizes}"`);
   const modes = values.modes.split(',').map((m) => m.trim());
   for (const m of modes)
-    if (m !== 'index' && m !== 'noindex') throw new Error(`--modes takes index and/or noindex, got "${m}"`);
+    if (m !== 'index' && m !== 'shared' && m !== 'noindex')
+      throw new Error(`--modes takes index, shared and/or noindex, got "${m}"`);
   const samples = Number(values.samples ?? (values.quick ? 10 : 30));
   if (!Number.isInteger(samples) || samples < 1)
     throw new Error(`--samples must be a whole number ≥ 1, got "${values.samples}"`);
@@ -342,7 +350,7 @@ async function startEmulators(
 }
 
 /** The server's settings: the upstream wiring and the index; everything else stays at its defaults. */
-function serverEnv(mode: Mode, indexFile: string | null): Record<string, string> {
+function serverEnv(mode: Mode, indexFile: string | null, databaseUrl: string | null): Record<string, string> {
   return {
     ...emulatorEnv({ kdms: base(PORTS.kdms), knoxManage: base(PORTS.knoxManage), box: base(PORTS.box) }),
     // Development: production demands caller auth. Knox Manage's budget (KNOX_MANAGE_REQUESTS_PER_MINUTE)
@@ -353,9 +361,10 @@ function serverEnv(mode: Mode, indexFile: string | null): Record<string, string>
     PORT: String(PORTS.sut),
     JOB_STORE_FILE: 'memory',
     WEBHOOK_PUBLIC_URL: 'http://127.0.0.1:9/webhooks/knox',
-    ...(mode === 'index'
-      ? { FLEET_INDEX: 'on', FLEET_INDEX_FILE: indexFile ?? 'memory' }
-      : { FLEET_INDEX: 'off' }),
+    ...(mode === 'noindex'
+      ? { FLEET_INDEX: 'off' }
+      : { FLEET_INDEX: 'on', FLEET_INDEX_FILE: indexFile ?? 'memory' }),
+    ...(databaseUrl ? { FLEET_INDEX_DATABASE_URL: databaseUrl } : {}),
   };
 }
 
@@ -641,7 +650,13 @@ async function runCell(
     if (indexDir) await rm(indexDir, { recursive: true, force: true });
   };
   cleanups.add(removeIndexDir);
+  // The shared engine: a private PostgreSQL for this cell (examples/supergraph/local-postgres.ts).
+  let postgres: LocalPostgres | null = null;
   try {
+    if (mode === 'shared') {
+      postgres = await startLocalPostgres();
+      cleanups.add(postgres.stop);
+    }
     console.log(`\n== ${size.toLocaleString('en')} devices, ${mode} ==`);
     const started = await startEmulators(cli, size, cores.emulators);
     emulators = started.spawned;
@@ -651,7 +666,11 @@ async function runCell(
     );
 
     await resetEmulatorCounts();
-    const env = serverEnv(mode, indexDir ? join(indexDir, 'fleet-index.sqlite') : null);
+    const env = serverEnv(
+      mode,
+      indexDir ? join(indexDir, 'fleet-index.sqlite') : null,
+      postgres?.url ?? null,
+    );
     const up = await startServer(cli, env, cores.server);
     server = up.spawned;
     const syncCounts = await emulatorCounts();
@@ -672,7 +691,7 @@ async function runCell(
       `  ready in ${seconds(up.readyMs)} s (listening after ${seconds(up.listeningMs)} s); calls KM ${calls.knoxManage} · Box ${calls.box} · KDMS ${calls.kdms}; KM ${result.sync.knoxManageCallsPerMinute.toFixed(0)}/min`,
     );
     if (index) console.log(`  fleetIndex: ${describeIndex(index)}`);
-    else if (mode === 'index')
+    else if (indexed(mode))
       console.log('  WARNING: /readyz carries no fleetIndex: this server has no index; measured as it is');
 
     const before429 = await upstream429s();
@@ -695,7 +714,7 @@ async function runCell(
         check: checkEntities(representations.length),
       },
       { name: 'filtered', query: FILTERED[mode], variables: {}, check: checkFiltered },
-      ...(mode === 'index'
+      ...(indexed(mode)
         ? [{ name: 'summary' as const, query: SUMMARY, variables: {}, check: checkSummary }]
         : []),
     ];
@@ -725,6 +744,10 @@ async function runCell(
     if (emulators) await stopChild(emulators.child);
     await removeIndexDir();
     cleanups.delete(removeIndexDir);
+    if (postgres) {
+      await postgres.stop();
+      cleanups.delete(postgres.stop);
+    }
   }
   return result;
 }
@@ -757,7 +780,7 @@ function table(results: CellResult[]): string {
       (['page', 'entities', 'filtered'] as const).map((n) => fmt(q(n)?.[key], 2)).join(' / ');
     const errors = r.queries.reduce((a, x) => a + x.errors, 0);
     const limited = r.queries.reduce((a, x) => a + x.rateLimited, 0);
-    const mode = r.mode === 'index' && !r.indexReported ? 'index (not reported)' : r.mode;
+    const mode = indexed(r.mode) && !r.indexReported ? `${r.mode} (not reported)` : r.mode;
     rows.push(
       `| ${sizeLabel(r.size)} | ${mode} | ${r.sync ? seconds(r.sync.ms) : '-'} | ${r.sync ? `${r.sync.calls.knoxManage} / ${r.sync.calls.box} / ${r.sync.calls.kdms}` : '-'} | ${fmt(r.sync?.knoxManageCallsPerMinute, 0)} | ${pair('page')} | ${pair('entities')} | ${pair('filtered')} | ${pair('summary')} | ${per('listCallsPerRequest')} | ${per('callsPerRequest')} | ${errors}${r.error ? ' (+ failed)' : ''} | ${limited} | ${r.server ? `${r.server.rssMb.toFixed(0)} / ${r.server.peakRssMb.toFixed(0)}` : '-'} |`,
     );
@@ -780,20 +803,25 @@ function verdicts(results: CellResult[], modes: Mode[]): string[] {
       const b = large.queries.find((x) => x.query === name)?.p50Ms;
       return a && b ? `${(b / a).toFixed(2)}` : '-';
     };
-    const names: QueryName[] =
-      mode === 'index' ? ['page', 'entities', 'filtered', 'summary'] : ['page', 'entities', 'filtered'];
+    const names: QueryName[] = indexed(mode)
+      ? ['page', 'entities', 'filtered', 'summary']
+      : ['page', 'entities', 'filtered'];
     lines.push(
       `${mode}: ${sizeLabel(large.size)} vs ${sizeLabel(small.size)} (p50): ${names.map((n) => `${n === 'entities' ? 'entities' : n} ${ratio(n)}x`).join(', ')} (target ≤ 2x)`,
     );
   }
-  const index = results.filter((r) => r.mode === 'index' && r.server);
-  if (index.length) {
-    const large = index.sort((a, b) => a.size - b.size).at(-1)!;
+  for (const [mode, target] of [
+    ['index', 400],
+    ['shared', 250],
+  ] as const) {
+    const cells = results.filter((r) => r.mode === mode && r.server).sort((a, b) => a.size - b.size);
+    const large = cells.at(-1);
+    if (!large) continue;
     const list = large.queries
       .filter((q) => q.query !== 'summary')
       .reduce((a, q) => a + q.listCallsPerRequest, 0);
     lines.push(
-      `index at ${sizeLabel(large.size)}: peak RSS ${large.server!.peakRssMb.toFixed(0)} MB (target ≤ 400 MB, embedded index); list calls per request ${list.toFixed(2)} (target 0)${large.indexReported ? '' : ' — NOTE: the server reported no fleetIndex'}`,
+      `${mode} at ${sizeLabel(large.size)}: peak RSS ${large.server!.peakRssMb.toFixed(0)} MB, ${large.server!.rssMb.toFixed(0)} MB after (target ≤ ${target} MB); list calls per request ${list.toFixed(2)} (target 0)${large.indexReported ? '' : ' — NOTE: the server reported no fleetIndex'}`,
     );
   }
   const limited = results.reduce((a, r) => a + r.queries.reduce((b, q) => b + q.rateLimited, 0), 0);
@@ -841,7 +869,16 @@ export async function main(argv: string[]): Promise<void> {
       node: process.version,
     },
     serverEnv: Object.fromEntries(
-      options.modes.map((m) => [m, recordedEnv(serverEnv(m, '<temp dir>/fleet-index.sqlite'))]),
+      options.modes.map((m) => [
+        m,
+        recordedEnv(
+          serverEnv(
+            m,
+            '<temp dir>/fleet-index.sqlite',
+            m === 'shared' ? 'postgres://fleetgraph@<private cluster>/fleetgraph' : null,
+          ),
+        ),
+      ]),
     ),
     queries: { page: PAGE, entities: ENTITIES, filtered: FILTERED, summary: SUMMARY },
     results,
