@@ -152,6 +152,10 @@ export class FleetSync {
     try {
       this.states = await this.index.syncStates();
       this.progress = await this.index.progress();
+      // Another process on the same SQLite file swapped a sync in: plan with its statistics too.
+      const lastSync = INDEX_SOURCES.map((s) => this.states![s].lastFullSyncAt ?? '').join();
+      if (this.seenSync !== null && lastSync !== this.seenSync) this.index.engine.replan();
+      this.seenSync = lastSync;
       if (this.unreachable) this.logger.info('fleet index: its engine answers again');
       this.unreachable = null;
     } catch (error) {
@@ -167,6 +171,8 @@ export class FleetSync {
     for (const listener of this.listeners) listener();
   }
 
+  /** The sources' last full syncs at the last look (a change means new planner statistics). */
+  private seenSync: string | null = null;
   /** Why the engine could not be read at the last look, or null. */
   private unreachable: string | null = null;
 
