@@ -19,7 +19,7 @@ import {
 } from '../upstreams/knox-manage/knox-manage.wire.js';
 import { UpstreamError } from '../upstreams/errors.js';
 import type { FleetIndexRuntime } from '../fleet-index/fleet-index-runtime.js';
-import type { IndexedRecord } from '../fleet-index/fleet-index.js';
+import type { FleetIndex, IndexedRecord } from '../fleet-index/fleet-index.js';
 import { mapSettled } from './concurrency.js';
 import { asError, settle } from './partial.js';
 import type { Settled } from './partial.js';
@@ -66,8 +66,8 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
   /** A record read live replaces its index entry at once (or removes it, when the API no longer knows it). */
   const refreshed = <T>(
     read: (id: string) => Promise<T | null>,
-    put: (record: T) => (index: NonNullable<typeof fleetIndex>['index']) => Promise<void>,
-    remove: (id: string) => (index: NonNullable<typeof fleetIndex>['index']) => Promise<void>,
+    put: (record: T) => (index: FleetIndex) => Promise<void>,
+    remove: (id: string) => (index: FleetIndex) => Promise<void>,
   ) =>
     fleetIndex
       ? async (id: string): Promise<T | null> => {
@@ -131,10 +131,8 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
     );
   // Single-device reads are cached across requests for seconds (READ_CACHE_TTL_MS) but made with this
   // request's clients: the caller's budget pays for them and its abort signal cancels them.
-  const putManaged = (record: ManagedDevice) => (index: NonNullable<typeof fleetIndex>['index']) =>
-    index.putManaged(record);
-  const removeManaged = (id: string) => (index: NonNullable<typeof fleetIndex>['index']) =>
-    index.removeManaged(id);
+  const putManaged = (record: ManagedDevice) => (index: FleetIndex) => index.putManaged(record);
+  const removeManaged = (id: string) => (index: FleetIndex) => index.removeManaged(id);
   const managedByImei = managedLoader(
     'byImei',
     refreshed(
