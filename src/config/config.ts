@@ -95,6 +95,10 @@ export interface FleetgraphConfig {
   nodeEnv: 'development' | 'production' | 'test';
   port: number;
   host: string;
+  /** `/metrics`, `/readyz` and `/healthz` on this port instead of `port` (which then serves GraphQL and webhooks only); null = on `port`. */
+  adminPort: number | null;
+  /** OpenTelemetry traces: exported over OTLP/HTTP when `otlpEndpoint` is set; off (no SDK started) otherwise. */
+  tracing: { otlpEndpoint: string | null; serviceName: string };
   /** Null: embedded mode (emulators in-process). */
   upstreams: UpstreamsConfig | null;
   /** How long whole-list upstream reads are cached; 0 turns the read cache off. */
@@ -261,6 +265,11 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
   const config: FleetgraphConfig = {
     nodeEnv,
     port: int('PORT', 4000, 0, 65535),
+    adminPort: text('ADMIN_PORT') === undefined ? null : int('ADMIN_PORT', 0, 0, 65535),
+    tracing: {
+      otlpEndpoint: url('OTEL_EXPORTER_OTLP_ENDPOINT') ?? null,
+      serviceName: text('OTEL_SERVICE_NAME') ?? 'fleetgraph',
+    },
     host: text('HOST') ?? '0.0.0.0',
     upstreams,
     readCacheTtlMs: int('READ_CACHE_TTL_MS', 10_000, 0, 3_600_000),
