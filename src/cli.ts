@@ -27,10 +27,13 @@ KNOX_MANAGE_EMULATOR_PORT, BOX_EMULATOR_PORT, FLEET_SIZE, FLEET_SEED, KDMS_ASYNC
 a free port. The emulators answer only Host headers naming an IP address, localhost, --host or an
 --allowed-host name (DNS rebinding), and refuse cross-site or non-JSON requests to /_emulator/*.`;
 
-/** Ctrl+C or SIGTERM stops `stop`'s servers in order, then exits 0 (1 when stopping failed). */
+/**
+ * Ctrl+C or SIGTERM stops `stop`'s servers in order, then exits 0 (1 when stopping failed). The notice
+ * goes to stderr: a server's stdout carries JSON log lines only.
+ */
 function stopOnSignals(what: string, stop: () => Promise<void>): void {
   const shutdown = (signal: string): void => {
-    console.log(`\n${signal}: ${what}`);
+    console.error(`\n${signal}: ${what}`);
     stop().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -42,6 +45,9 @@ function stopOnSignals(what: string, stop: () => Promise<void>): void {
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
+
+/** A command called the wrong way: its usage, exit code 2, no stack trace. */
+class UsageError extends Error {}
 
 function wholeNumber(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
@@ -136,7 +142,18 @@ async function serve(): Promise<void> {
   const { startFleetgraph } = await import('./server/start-fleetgraph.js');
   const config = loadConfig();
   const { createLogger } = await import('./observability/logger.js');
-  const running = await startFleetgraph({ config, logger: createLogger({ level: config.logLevel }) });
+  const logger = createLogger({ level: config.logLevel });
+  const running = await startFleetgraph({ config, logger });
+  const admin = running.server.adminServer?.address();
+  logger.info(
+    {
+      url: running.url,
+      ...(admin && typeof admin === 'object' ? { adminPort: admin.port } : {}),
+      mode: running.emulators ? 'embedded' : 'upstreams',
+      nodeEnv: config.nodeEnv,
+    },
+    'listening',
+  );
   const lines = [`Fleetgraph ${config.nodeEnv === 'production' ? '' : '(development) '}at ${running.url}`];
   if (config.landingPage) lines.push(`  Apollo Sandbox: open ${running.url} in a browser`);
   const store = running.server.stores.health();
@@ -168,7 +185,8 @@ async function serve(): Promise<void> {
       'WARNING: caller authentication is off (no AUTH_JWT_SECRET or AUTH_JWKS_URL): anyone who can reach this port can read and change the fleet.',
     );
   }
-  console.log(lines.join('\n'));
+  // For the person at the terminal; stdout stays JSON lines (the "listening" line above says the same).
+  console.error(lines.join('\n'));
   stopOnSignals('shutting down', () => running.stop());
 }
 
@@ -179,15 +197,34 @@ async function printSchema(file = 'schema/schema.graphql'): Promise<void> {
   console.log(`wrote ${file}`);
 }
 
+const TOKEN_USAGE = `Usage: fleetgraph token [--scope "devices:read devices:upload"] [--subject S] [--expires 12h]
+
+Signs a caller JWT (HS256) with AUTH_JWT_SECRET, the secret the server verifies tokens with:
+  AUTH_JWT_SECRET=… npm run token -- --scope "devices:read"`;
+
 async function token(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { scope: { type: 'string' }, subject: { type: 'string' }, expires: { type: 'string' } },
-  });
+  let values: { scope?: string; subject?: string; expires?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        scope: { type: 'string' },
+        subject: { type: 'string' },
+        expires: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message : String(error)}\n\n${TOKEN_USAGE}`);
+  }
+  if (values.help) {
+    console.log(TOKEN_USAGE);
+    return;
+  }
   const secret = process.env.AUTH_JWT_SECRET;
   if (!secret)
-    throw new Error(
-      'AUTH_JWT_SECRET is not set: the token must be signed with the secret the server verifies',
+    throw new UsageError(
+      `AUTH_JWT_SECRET is not set: the token must be signed with the secret the server verifies.\n\n${TOKEN_USAGE}`,
     );
   const { signCallerToken } = await import('./server/dev-token.js');
   console.log(
@@ -221,10 +258,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  // Settings and usage are said as such; only an unexpected failure shows where it broke.
   console.error(
-    error instanceof ConfigError || !(error instanceof Error)
+    error instanceof ConfigError || error instanceof UsageError || !(error instanceof Error)
       ? String(error instanceof Error ? error.message : error)
       : error.stack,
   );
-  process.exit(1);
+  process.exit(error instanceof UsageError ? 2 : 1);
 });

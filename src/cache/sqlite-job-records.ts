@@ -106,7 +106,18 @@ function createStoreFile(path: string): void {
 
 /** Opens (or creates) the store; throws JobStoreUnreadableError for a file it cannot trust. */
 function openStoreFile(path: string): SqliteDatabase {
-  if (!existsSync(path)) createStoreFile(path);
+  if (!existsSync(path)) {
+    try {
+      createStoreFile(path);
+    } catch (error) {
+      // Never run on with jobs that are not saved: refuse to start, saying what to change.
+      const code = (error as { code?: string }).code;
+      throw new ConfigError([
+        `JOB_STORE_FILE (${path}) cannot be created${code ? ` (${code})` : ''}: ${error instanceof Error ? error.message.replace(/^\w+: /, '') : String(error)}. ` +
+          'Point JOB_STORE_FILE at a file in a writable directory (or set CACHE_URL to keep jobs in Redis)',
+      ]);
+    }
+  }
   // A store is created whole (above), so an empty file is one whose content was lost.
   if (statSync(path).size === 0) throw new JobStoreUnreadableError(path, 'the file is empty');
   if (firstByte(path) === '{')
@@ -141,10 +152,36 @@ function openStoreFile(path: string): SqliteDatabase {
         path,
         `it was written by a Fleetgraph with job store version ${version}; this one reads version ${SCHEMA_VERSION}`,
       );
+    // A store that reads but cannot be written would lose every job: find out now, not at the first upload.
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      db.exec('ROLLBACK');
+    } catch (error) {
+      throw new JobStoreUnreadableError(
+        path,
+        `it cannot be written (${sqliteReason(error)})`,
+        'Fleetgraph does not run on while upload jobs cannot be saved: make the file and its directory writable, or point JOB_STORE_FILE at another file',
+      );
+    }
     return db;
   } catch (error) {
     db?.close();
     if (error instanceof JobStoreUnreadableError) throw error;
+    // The file may be a good store that this process may not write (read-only, immutable, a full or
+    // read-only disk): that is not a damaged store, and restoring a backup would not help.
+    const code = String((error as { code?: unknown }).code ?? '');
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
+      throw new JobStoreUnreadableError(
+        path,
+        'another Fleetgraph process has it open (one process per job store file)',
+        'Stop that process, or give this one its own JOB_STORE_FILE; replicas share jobs through CACHE_URL (Redis) instead',
+      );
+    if (/^SQLITE_(READONLY|PERM|CANTOPEN|IOERR_LOCK|IOERR_SHMOPEN|FULL)/.test(code))
+      throw new JobStoreUnreadableError(
+        path,
+        `it cannot be opened for writing (${sqliteReason(error)})`,
+        'Fleetgraph does not run on while upload jobs cannot be saved: make the file, its directory and its disk writable, or point JOB_STORE_FILE at another file',
+      );
     throw new JobStoreUnreadableError(path, `it is not a readable SQLite database (${sqliteReason(error)})`);
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { ConfigError } from '../config/config.js';
 import type { FleetgraphConfig, UpstreamsConfig } from '../config/config.js';
 import type { UploadJob } from '../jobs/upload-job.js';
 import type { Logger } from '../observability/logger.js';
@@ -21,19 +22,28 @@ export async function openFleetIndex(
   clients: FleetSyncClients,
   logger: Logger,
 ): Promise<FleetIndexRuntime> {
-  const engine = settings.databaseUrl
-    ? new PostgresEngine(settings.databaseUrl)
-    : SqliteEngine.open(settings.file);
+  const setting = settings.databaseUrl ? 'FLEET_INDEX_DATABASE_URL' : `FLEET_INDEX_FILE (${settings.file})`;
+  // A setting to fix, said as one (no stack trace): the database is down, the file cannot be created.
+  const refuse = (error: unknown) =>
+    new ConfigError([
+      `The fleet index (${setting}) cannot be opened: ${error instanceof Error ? error.message : String(error)}. ` +
+        'Fix the setting, or set FLEET_INDEX=off to read the APIs per request',
+    ]);
+  let engine: PostgresEngine | SqliteEngine;
+  try {
+    engine = settings.databaseUrl
+      ? new PostgresEngine(settings.databaseUrl)
+      : SqliteEngine.open(settings.file);
+  } catch (error) {
+    throw refuse(error);
+  }
   const index = new FleetIndex(engine, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
   try {
     // Another tenant's (or another emulator's) index is not a copy of these upstreams.
     await index.open(JSON.stringify([upstreams.kdms.url, upstreams.knoxManage.url, upstreams.box.url]));
   } catch (error) {
     await engine.close().catch(() => undefined);
-    throw new Error(
-      `The fleet index (${engine.description}) cannot be opened: ${error instanceof Error ? error.message : String(error)}. ` +
-        'Check FLEET_INDEX_FILE / FLEET_INDEX_DATABASE_URL, or set FLEET_INDEX=off to read the APIs per request.',
-    );
+    throw refuse(error);
   }
   const sync = new FleetSync(index, clients, { intervalMs: settings.syncIntervalMs, logger });
   return new FleetIndexRuntime(index, sync, logger);

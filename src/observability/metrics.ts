@@ -35,7 +35,8 @@ export interface FleetIndexGauges {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'fleetgraph_process_' });
+  // Named once: prom-client's defaults are already `process_*` and `nodejs_*`.
+  collectDefaultMetrics({ register: registry, prefix: 'fleetgraph_' });
   const seconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   let jobEventListeners: () => number = () => 0;
   let fleetIndex: (() => FleetIndexGauges) | null = null;

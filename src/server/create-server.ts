@@ -20,6 +20,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { StoreFactory } from '../cache/create-store.js';
 import { SharedStoreError } from '../cache/errors.js';
+import { ConfigError } from '../config/config.js';
 import type { FleetgraphConfig, UpstreamsConfig } from '../config/config.js';
 import { createJobEvents } from '../jobs/job-events.js';
 import type { UploadJob } from '../jobs/upload-job.js';
@@ -80,6 +81,8 @@ const READINESS_FIRST_WAIT_MS = 2_000;
 
 export interface FleetgraphServer {
   httpServer: Server;
+  /** /healthz, /readyz and /metrics when ADMIN_PORT is set; null when they share httpServer. */
+  adminServer: Server | null;
   upstreams: Upstreams;
   jobs: UploadJobService;
   metrics: Metrics;
@@ -97,6 +100,50 @@ function unauthenticated(message: string): GraphQLError {
 /** The caller's token could not be checked (its JWKS is unreachable): a server-side outage, not a bad token. */
 function authUnavailable(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'AUTH_UNAVAILABLE', http: { status: 503 } } });
+}
+
+/** Why a server cannot listen, as a setting to change (no stack trace): port taken, HOST not ours. */
+export class ListenError extends ConfigError {}
+
+function listenOn(server: Server, port: number, host: string, setting: 'PORT' | 'ADMIN_PORT'): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const failed = (error: NodeJS.ErrnoException) => {
+      const problem =
+        error.code === 'EADDRINUSE'
+          ? `port ${port} is in use: set ${setting} to a free port, or stop what listens on it`
+          : error.code === 'EACCES'
+            ? `port ${port} needs privileges this process lacks: set ${setting} to a port above 1023`
+            : error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
+              ? `HOST "${host}" does not resolve to an address: set HOST to an address of this machine (0.0.0.0 for all)`
+              : error.code === 'EADDRNOTAVAIL'
+                ? `HOST "${host}" is not an address of this machine: set HOST to one (0.0.0.0 for all)`
+                : null;
+      reject(problem ? new ListenError([problem]) : error);
+    };
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
+}
+
+/** The operation a request names: its `operationName`, else the document's first named operation. */
+function operationNameOf(req: Request): string | null {
+  const body = req.body as { operationName?: unknown; query?: unknown } | undefined;
+  const named = typeof body?.operationName === 'string' ? body.operationName : null;
+  const query =
+    typeof body?.query === 'string'
+      ? body.query
+      : typeof req.query.query === 'string'
+        ? req.query.query
+        : null;
+  const name =
+    named ??
+    (query
+      ? (/^\s*(?:query|mutation|subscription)\s+([A-Za-z_][A-Za-z0-9_]*)/.exec(query)?.[1] ?? null)
+      : null);
+  return name ? name.slice(0, 64) : null;
 }
 
 /** Distinct operation names /metrics keeps apart; later names share one label. */
@@ -231,11 +278,20 @@ export async function createFleetgraphServer({
   });
 
   // Subscriptions (graphql-ws) share the /graphql path with queries, as Apollo Sandbox expects.
+  // Upgrades are handed over here rather than binding the WebSocket server to httpServer: bound, it re-emits
+  // the HTTP server's errors (a port in use at start) and graphql-ws prints them with a stack trace.
   const wsServer = new WebSocketServer({
-    server: httpServer,
+    noServer: true,
     path: '/graphql',
     maxPayload: config.limits.maxRequestBytes,
     verifyClient: ({ req }: { req: IncomingMessage }) => headerBytes(req) <= MAX_HEADER_BYTES,
+  });
+  httpServer.on('upgrade', (req, socket, head) => {
+    if (!wsServer.shouldHandle(req)) {
+      socket.destroy();
+      return;
+    }
+    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
   });
   /** graphql-ws sends errors as graphql-js prints them: give them the same `extensions` as HTTP answers. */
   const formatWsErrors = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
@@ -360,11 +416,13 @@ export async function createFleetgraphServer({
     // Read now: mounted routers rewrite req.path by the time the response finishes.
     const path = req.path;
     res.on('finish', () => {
+      const operation = operationNameOf(req);
       logger.info(
         {
           requestId,
           method: req.method,
           path,
+          ...(operation ? { operation } : {}),
           status: res.statusCode,
           ms: Math.round(performance.now() - started),
         },
@@ -374,7 +432,11 @@ export async function createFleetgraphServer({
     next();
   });
 
-  app.get('/healthz', (_req, res) => {
+  // With ADMIN_PORT, health and metrics live on a port of their own (not exposed to callers); the public
+  // port then serves GraphQL and webhooks only.
+  const admin = config.adminPort === null ? app : express();
+  if (admin !== app) admin.disable('x-powered-by');
+  admin.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   // /readyz answers at once from the last upstream probe; a probe older than config.readinessProbeMs starts a
@@ -402,7 +464,7 @@ export async function createFleetgraphServer({
         probing = null;
       }
     })());
-  app.get('/readyz', async (_req, res) => {
+  admin.get('/readyz', async (_req, res) => {
     if (!upstreamReadiness || Date.now() - upstreamReadiness.at >= config.readinessProbeMs) {
       const probe = probeUpstreams();
       // Only the very first answer waits for a probe, and not for long.
@@ -431,7 +493,7 @@ export async function createFleetgraphServer({
       fleetIndex: index,
     });
   });
-  app.get('/metrics', async (_req, res) => {
+  admin.get('/metrics', async (_req, res) => {
     res.setHeader('content-type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
@@ -531,20 +593,18 @@ export async function createFleetgraphServer({
   }, config.jobs.pollIntervalMs);
   poller.unref();
 
+  const adminServer = admin === app ? null : createServer(admin);
   return {
     httpServer,
+    adminServer,
     upstreams,
     jobs,
     metrics,
     stores,
     async listen(port, host = config.host) {
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(port, host, () => {
-          httpServer.off('error', reject);
-          resolve();
-        });
-      });
+      await listenOn(httpServer, port, host, 'PORT');
+      if (adminServer && config.adminPort !== null)
+        await listenOn(adminServer, config.adminPort, host, 'ADMIN_PORT');
       const { port: actual } = httpServer.address() as AddressInfo;
       // Embedded mode: KDMS (the emulator) calls this very server back.
       callbackUrl ??= `http://127.0.0.1:${actual}${WEBHOOK_PATH}`;
@@ -556,6 +616,10 @@ export async function createFleetgraphServer({
       await apollo.stop();
       await fleetIndex?.close();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      if (adminServer?.listening) {
+        adminServer.closeAllConnections();
+        await new Promise<void>((resolve) => adminServer.close(() => resolve()));
+      }
       await stores.close();
     },
   };

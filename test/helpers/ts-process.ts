@@ -27,7 +27,10 @@ export async function startTsProcess(
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', () => output.includes(options.readyWhen) && resolve());
+    // Banners for people go to stderr (stdout carries JSON log lines): either stream may say it is ready.
+    const ready = () => output.includes(options.readyWhen) && resolve();
+    child.stdout.on('data', ready);
+    child.stderr.on('data', ready);
     child.once('exit', (code) =>
       reject(new Error(`${script} ${args.join(' ')} exited with ${code}:\n${output}`)),
     );
