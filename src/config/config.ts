@@ -1,7 +1,13 @@
+import type { VariableName } from './variables.js';
+
 /**
  * Configuration from environment variables (names fixed by DESIGN §9), validated at start with one
  * clear message per bad value. With no upstream URL set, Fleetgraph runs in embedded mode: it starts
  * the three emulators in-process and uses their development credentials.
+ *
+ * Every variable is read through a helper that takes a `VariableName`: a variable must be in
+ * variables.ts (the table README.md's configuration reference and `.env.example` are written from)
+ * before it can be read.
  */
 export interface KdmsConfig {
   /** API base including the service prefix, e.g. https://api.samsungknox.com/kdms/v1. */
@@ -154,13 +160,15 @@ export const DEFAULT_KDMS_TOKEN_URL = 'https://api.samsungknox.com/ams/v1/oauth2
 /** Upload jobs without CACHE_URL: a SQLite database (with a `-wal` file beside it). */
 export const DEFAULT_JOB_STORE_FILE = '.fleetgraph/jobs.sqlite';
 export const DEFAULT_FLEET_INDEX_FILE = '.fleetgraph/fleet-index.sqlite';
-const DEFAULT_FLEET_SYNC_INTERVAL = '15m';
+export const DEFAULT_FLEET_SYNC_INTERVAL = '15m';
 
-/** `900`, `900s`, `15m`, `1h`, `500ms` → milliseconds (a bare number is seconds); null when unreadable. */
+/** `900`, `900s`, `15m`, `1h`, `1d`, `500ms` → milliseconds (a bare number is seconds); null when unreadable. */
 export function parseDuration(value: string): number | null {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim());
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(value.trim());
   if (!match) return null;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    (match[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'
+  ];
   return Math.round(Number(match[1]) * unit);
 }
 
@@ -168,11 +176,11 @@ type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): FleetgraphConfig {
   const problems: string[] = [];
-  const text = (name: string): string | undefined => {
+  const text = (name: VariableName): string | undefined => {
     const value = env[name]?.trim();
     return value ? value : undefined;
   };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
+  const int = (name: VariableName, fallback: number, min: number, max: number): number => {
     const raw = text(name);
     if (raw === undefined) return fallback;
     const n = Number(raw);
@@ -182,7 +190,7 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     }
     return n;
   };
-  const url = (name: string): string | undefined => {
+  const url = (name: VariableName): string | undefined => {
     const raw = text(name);
     if (raw === undefined) return undefined;
     try {
@@ -194,7 +202,7 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
       return undefined;
     }
   };
-  const required = (name: string, why: string): string => {
+  const required = (name: VariableName, why: string): string => {
     const value = text(name);
     if (!value) problems.push(`${name} is required ${why}`);
     return value ?? '';
@@ -208,10 +216,11 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
   ) as FleetgraphConfig['nodeEnv'];
 
   const urls = { kdms: url('KDMS_URL'), knoxManage: url('KNOX_MANAGE_URL'), box: url('BOX_URL') };
-  const anySet = ['KDMS_URL', 'KNOX_MANAGE_URL', 'BOX_URL'].some((n) => text(n) !== undefined);
+  const upstreamUrls = ['KDMS_URL', 'KNOX_MANAGE_URL', 'BOX_URL'] as const;
+  const anySet = upstreamUrls.some((n) => text(n) !== undefined);
   let upstreams: UpstreamsConfig | null = null;
   if (anySet) {
-    for (const name of ['KDMS_URL', 'KNOX_MANAGE_URL', 'BOX_URL'] as const) {
+    for (const name of upstreamUrls) {
       if (text(name) === undefined)
         problems.push(
           `${name} is required when any upstream URL is set (set all three, or none for the embedded emulators)`,
@@ -241,7 +250,7 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     );
   }
   /** A URL with a password in it: its value is never echoed, only what it should look like. */
-  const secretUrl = (name: string, protocols: string[], shape: string): string | null => {
+  const secretUrl = (name: VariableName, protocols: string[], shape: string): string | null => {
     const value = text(name) ?? null;
     if (value === null) return null;
     let protocol = '';
@@ -320,7 +329,7 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     knoxManage: int('KNOX_MANAGE_TIMEOUT_MS', timeout, 100, 300_000),
     box: int('BOX_TIMEOUT_MS', timeout, 100, 300_000),
   };
-  const bool = (name: string, fallback: boolean): boolean => {
+  const bool = (name: VariableName, fallback: boolean): boolean => {
     const raw = text(name);
     if (raw === undefined) return fallback;
     if (raw === 'true' || raw === '1') return true;
