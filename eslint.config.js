@@ -11,7 +11,7 @@ const noUpstreamClients = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'src/generated/**', 'test/generated/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'dist-bench/**', 'coverage/**', 'src/generated/**', 'test/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -8,6 +8,7 @@ import { Agent, setGlobalDispatcher } from 'undici';
 import { DEV_CREDENTIALS } from '../src/emulators/dev-credentials.js';
 import { createSeededFleet } from '../src/emulators/fleet/seeded-fleet.js';
 import { emulatorEnv } from '../src/server/embedded-upstreams.js';
+import { signCallerToken } from '../src/server/dev-token.js';
 import { WORKLOADS, directOperation, graphqlOperation, meshOperation, workloadInputs } from './workloads.js';
 import type { Operation, SystemName, WorkloadName } from './workloads.js';
 
@@ -36,7 +37,11 @@ const SYSTEMS = args.systems.split(',') as SystemName[];
 const LATENCIES = args.latencies.split(',').map(Number);
 const PORTS = { kdms: 4601, knoxManage: 4602, box: 4603, sut: 4610 };
 const NODE = process.execPath;
-const SWC = ['--import', '@swc-node/register/esm-register'];
+/** Fleetgraph (dist/) and the direct service (dist-bench/) run compiled, as in production. */
+const FLEETGRAPH_CLI = 'dist/cli.js';
+const DIRECT_MAIN = 'dist-bench/bench/direct/main.js';
+/** The benchmark's callers sign in as production callers do (HS256 tokens). */
+const BENCH_JWT_SECRET = 'fleetgraph-benchmark-secret-0123456789abcdef';
 const FLEET = { size: 1000, seed: 'bench' };
 
 setGlobalDispatcher(new Agent({ connections: 128, pipelining: 1, keepAliveTimeout: 30_000 }));
@@ -81,9 +86,10 @@ async function cpuMs(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-async function peakRssMb(pid: number): Promise<number> {
+async function memoryMb(pid: number): Promise<{ rssMb: number; peakRssMb: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
 }
 
 const emulatorUrl = (port: number) => `http://127.0.0.1:${port}`;
@@ -126,8 +132,12 @@ interface CellResult {
   p50Ms: number;
   p99Ms: number;
   cpuMsPerOp: number;
+  /** VmRSS at the end of the cell, and VmHWM (the process's peak since it started). */
+  rssMb: number;
   peakRssMb: number;
   upstreamCallsPerOp: number;
+  /** Operations still running when the cell was cut off (counted in `errors` too). */
+  timeouts: number;
 }
 
 /**
@@ -139,9 +149,10 @@ async function loop(
   operation: Operation,
   concurrency: number,
   durationMs: number,
-): Promise<{ latencies: number[]; errors: number }> {
+): Promise<{ latencies: number[]; errors: number; timeouts: number }> {
   const latencies: number[] = [];
   let errors = 0;
+  let timeouts = 0;
   const end = performance.now() + durationMs;
   const controller = new AbortController();
   const abort = setTimeout(() => controller.abort(), durationMs + GRACE_MS);
@@ -150,14 +161,19 @@ async function loop(
       while (performance.now() < end && !controller.signal.aborted) {
         const started = performance.now();
         const { ok } = await operation(controller.signal).catch(() => ({ ok: false }));
-        if (controller.signal.aborted) return;
+        if (controller.signal.aborted) {
+          // Cut off: it did not complete within the window and its grace period. A timeout, not nothing.
+          timeouts += 1;
+          errors += 1;
+          return;
+        }
         if (ok) latencies.push(performance.now() - started);
         else errors += 1;
       }
     }),
   );
   clearTimeout(abort);
-  return { latencies, errors };
+  return { latencies, errors, timeouts };
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -175,7 +191,7 @@ async function measureCell(
   await resetCalls();
   const cpuBefore = await cpuMs(pid);
   const started = performance.now();
-  const { latencies, errors } = await loop(operation, concurrency, MEASURE_MS);
+  const { latencies, errors, timeouts } = await loop(operation, concurrency, MEASURE_MS);
   const elapsed = performance.now() - started;
   const cpu = (await cpuMs(pid)) - cpuBefore;
   const calls = await upstreamCalls();
@@ -192,8 +208,9 @@ async function measureCell(
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     cpuMsPerOp: operations ? cpu / operations : 0,
-    peakRssMb: await peakRssMb(pid),
+    ...(await memoryMb(pid)),
     upstreamCallsPerOp: operations + errors ? calls / (operations + errors) : 0,
+    timeouts,
   };
 }
 
@@ -229,18 +246,27 @@ async function startSystem(system: SystemName): Promise<{
   if (system === 'fleetgraph' || system === 'naive') {
     const env = {
       ...upstreamEnv,
-      NODE_ENV: 'development',
+      // As in production: graphql-js without its development checks, caller tokens verified.
+      NODE_ENV: 'production',
+      AUTH_JWT_SECRET: BENCH_JWT_SECRET,
       LOG_LEVEL: 'warn',
       JOB_STORE_FILE: 'memory',
       WEBHOOK_PUBLIC_URL: 'http://127.0.0.1:9/webhooks/knox',
       FLEETGRAPH_BATCHING: system === 'naive' ? 'off' : 'on',
     };
-    const child = await start([NODE, ...SWC, 'src/cli.ts', 'serve'], env, 0, /Fleetgraph .*at http/);
+    const child = await start([NODE, FLEETGRAPH_CLI, 'serve'], env, 0, /Fleetgraph .*at http/);
     const url = `http://127.0.0.1:${PORTS.sut}/graphql`;
-    return { child, url, operation: (w) => graphqlOperation(url, w, inputs), stop: () => stop(child) };
+    const token = await signCallerToken(BENCH_JWT_SECRET, { scopes: ['devices:read'], subject: 'bench' });
+    const headers = { authorization: `Bearer ${token}` };
+    return {
+      child,
+      url,
+      operation: (w) => graphqlOperation(url, w, inputs, headers),
+      stop: () => stop(child),
+    };
   }
   if (system === 'direct') {
-    const child = await start([NODE, ...SWC, 'bench/direct/main.ts'], upstreamEnv, 0, /direct service at/);
+    const child = await start([NODE, DIRECT_MAIN], upstreamEnv, 0, /direct service at/);
     const url = `http://127.0.0.1:${PORTS.sut}`;
     return { child, url, operation: (w) => directOperation(url, w, inputs), stop: () => stop(child) };
   }
@@ -302,7 +328,7 @@ function table(results: CellResult[], latencyMs: number): string {
   const fmt = (n: number, d = 0) => n.toFixed(d);
   rows.push(`\nUpstream latency ${latencyMs} ms`);
   rows.push(
-    '| workload | c | system | req/s | p50 ms | p99 ms | CPU ms/op | peak RSS MB | upstream calls/op | errors | vs direct | vs mesh |',
+    '| workload | c | system | req/s | p50 ms | p99 ms | CPU ms/op | RSS MB end / peak | upstream calls/op | errors (timeouts) | vs direct | vs mesh |',
   );
   rows.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const workload of Object.keys(WORKLOADS) as WorkloadName[]) {
@@ -320,12 +346,17 @@ function table(results: CellResult[], latencyMs: number): string {
         if (!r) continue;
         const direct = cell('direct');
         const mesh = cell('mesh');
+        // No ratio against (or of) a cell in which no operation completed: it measured nothing.
         const ratio = (other: CellResult | undefined) =>
-          other && other.requestsPerSecond > 0
+          other && other.operations > 0 && r.operations > 0
             ? `${fmt(r.requestsPerSecond / other.requestsPerSecond, 2)}x`
             : '-';
+        const errors = `${r.errors}${r.timeouts ? ` (${r.timeouts})` : ''}`;
+        const memory = `${fmt(r.rssMb)} / ${fmt(r.peakRssMb)}`;
         rows.push(
-          `| ${workload} | ${concurrency} | ${system} | ${fmt(r.requestsPerSecond)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.cpuMsPerOp, 2)} | ${fmt(r.peakRssMb)} | ${fmt(r.upstreamCallsPerOp, 1)} | ${r.errors} | ${system === 'direct' ? '' : ratio(direct)} | ${system === 'mesh' ? '' : ratio(mesh)} |`,
+          r.operations === 0
+            ? `| ${workload} | ${concurrency} | ${system} | no operation completed | - | - | - | ${memory} | - | ${errors} | - | - |`
+            : `| ${workload} | ${concurrency} | ${system} | ${fmt(r.requestsPerSecond)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.cpuMsPerOp, 2)} | ${memory} | ${fmt(r.upstreamCallsPerOp, 1)} | ${errors} | ${system === 'direct' ? '' : ratio(direct)} | ${system === 'mesh' ? '' : ratio(mesh)} |`,
         );
       }
     }
@@ -336,11 +367,15 @@ function table(results: CellResult[], latencyMs: number): string {
 async function main(): Promise<void> {
   // This process (load generator) and the emulators share core 1; the system under test gets core 0.
   spawn('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  console.log('building: tsc -p tsconfig.build.json (dist/) and -p tsconfig.bench.json (dist-bench/)');
+  for (const project of ['tsconfig.build.json', 'tsconfig.bench.json']) {
+    const built = spawnSync(NODE, ['node_modules/typescript/bin/tsc', '-p', project], { stdio: 'inherit' });
+    if (built.status !== 0) throw new Error(`tsc -p ${project} failed`);
+  }
   const emulators = await start(
     [
       NODE,
-      ...SWC,
-      'src/cli.ts',
+      FLEETGRAPH_CLI,
       'emulate',
       '--kdms-port',
       String(PORTS.kdms),

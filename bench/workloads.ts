@@ -47,10 +47,11 @@ async function postJson(
   url: string,
   body: unknown,
   signal?: AbortSignal,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; json: Json; bytes: number }> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
     signal,
   });
@@ -93,7 +94,13 @@ function check(workload: WorkloadName, data: Json | undefined, inputs: WorkloadI
   }
 }
 
-export function graphqlOperation(url: string, workload: WorkloadName, inputs: WorkloadInputs): Operation {
+/** `headers`: e.g. the caller's bearer token, for a server that runs as in production. */
+export function graphqlOperation(
+  url: string,
+  workload: WorkloadName,
+  inputs: WorkloadInputs,
+  headers: Record<string, string> = {},
+): Operation {
   const variables = {
     W1: { imei: inputs.imei },
     W2: {},
@@ -101,7 +108,12 @@ export function graphqlOperation(url: string, workload: WorkloadName, inputs: Wo
     W4: { userId: inputs.userId },
   }[workload];
   return async (signal) => {
-    const { status, json, bytes } = await postJson(url, { query: GRAPHQL[workload], variables }, signal);
+    const { status, json, bytes } = await postJson(
+      url,
+      { query: GRAPHQL[workload], variables },
+      signal,
+      headers,
+    );
     return { ok: status === 200 && !json.errors && check(workload, json.data as Json, inputs), bytes };
   };
 }
