@@ -104,7 +104,14 @@ export class FleetSync {
   }
 
   /** The last state read (cheap: for every request's planner and /readyz). */
+  /** The last computed status: every loader asks per record whether the index is usable. */
+  private memo: FleetIndexStatus | null = null;
+
   status(): FleetIndexStatus {
+    return (this.memo ??= this.computeStatus());
+  }
+
+  private computeStatus(): FleetIndexStatus {
     const sources = this.states ?? emptyStates();
     const all = INDEX_SOURCES.map((s) => sources[s]);
     const usable = this.unreachable === null && all.every((s) => s.lastFullSyncAt !== null);
@@ -152,6 +159,7 @@ export class FleetSync {
     try {
       this.states = await this.index.syncStates();
       this.progress = await this.index.progress();
+      this.memo = null;
       // Another process on the same SQLite file swapped a sync in: plan with its statistics too.
       const lastSync = INDEX_SOURCES.map((s) => this.states![s].lastFullSyncAt ?? '').join();
       if (this.seenSync !== null && lastSync !== this.seenSync) this.index.engine.replan();
@@ -167,6 +175,7 @@ export class FleetSync {
           'fleet index: its engine cannot be read; reading the APIs live',
         );
       this.unreachable = errorMessage(error);
+      this.memo = null;
     }
     for (const listener of this.listeners) listener();
   }
@@ -234,6 +243,7 @@ export class FleetSync {
       if (percent === lastReported) return;
       lastReported = percent;
       this.progress = { holder: this.index.replicaId, startedAt: attemptAt, percent };
+      this.memo = null;
       await this.index.setProgress(this.progress).catch(() => undefined);
     };
     this.logger.info({ engine: this.index.engine.description }, 'fleet index: full sync started');
@@ -344,6 +354,7 @@ export class FleetSync {
     const synced = outcomes.flat().filter((s): s is IndexSource => s !== null);
     await this.index.swapIn(synced, started, Date.now() - started);
     this.progress = null;
+    this.memo = null;
     await this.index.setProgress(null).catch(() => undefined);
     this.logger.info(
       { synced, failed: INDEX_SOURCES.filter((s) => !synced.includes(s)), ms: Date.now() - started },
