@@ -14,6 +14,7 @@ import { UploadJobResolver } from './upload-job/upload-job.resolver.js';
 import { UpstreamHealthResolver } from './upstream/upstream-health.resolver.js';
 import type { UserRef } from './user/user.type.js';
 import { UserResolver } from './user/user.resolver.js';
+import { leanFieldResolvers } from './lean-field-resolvers.js';
 
 /**
  * The one seam between type-graphql and Apollo Federation (type-graphql's apollo-federation-2 example):
@@ -83,6 +84,7 @@ export async function buildFleetgraphSchema(): Promise<GraphQLSchema> {
     },
   });
   const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
+  leanFieldResolvers(resolvers);
   for (const [type, extra] of Object.entries(referenceResolvers))
     resolvers[type] = { ...resolvers[type], ...extra };
   return buildSubgraphSchema({
