@@ -54,9 +54,10 @@ function startReplica(n: number, env: Record<string, string>): Promise<Replica> 
   const prefix = `[replica-${n}]`;
   let output = '';
   return new Promise((resolve, reject) => {
+    // Its stdout is JSON log lines: the "listening" line names the URL.
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const started = /Fleetgraph .*at (http:\/\/\S+\/graphql)/.exec(output);
+      const started = /"url":"(http:\/\/[^"]+\/graphql)"[^\n]*"msg":"listening"/.exec(output);
       if (started) {
         child.stdout!.removeAllListeners('data');
         child.stdout!.on('data', (more: Buffer) => process.stdout.write(prefixLines(prefix, more)));
