@@ -20,6 +20,7 @@ import {
 import { UpstreamError } from '../upstreams/errors.js';
 import type { FleetIndexRuntime } from '../fleet-index/fleet-index-runtime.js';
 import type { FleetIndex, IndexedRecord } from '../fleet-index/fleet-index.js';
+import { traceBatch } from '../observability/tracing.js';
 import { mapSettled } from './concurrency.js';
 import { asError, settle } from './partial.js';
 import type { Settled } from './partial.js';
@@ -76,7 +77,10 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
           return record;
         }
       : read;
-  /** A DataLoader whose batch sizes are reported (the loader batch size metric). */
+  /**
+   * A DataLoader whose batch sizes are reported (the loader batch size metric) and, in a traced request,
+   * each batch is a span that the upstream calls it makes go under.
+   */
   const loader = <V>(name: string, batch: DataLoader.BatchLoadFn<string, V>, maxBatchSize: number) =>
     new DataLoader<string, V>(
       (keys) => {
@@ -84,7 +88,9 @@ export function createLoaders(services: UpstreamServices, options: LoaderOptions
         // Per-key failure is data: a failed upstream call fails each key of its batch, and DataLoader keeps
         // that outcome for the rest of the request. (A rejected batch is forgotten, so every later field
         // would ask the failing API again, and get the same error again.)
-        return Promise.resolve(batch(keys)).catch((error: unknown) => keys.map(() => asError(error)));
+        return traceBatch(name, keys.length, () =>
+          Promise.resolve(batch(keys)).catch((error: unknown) => keys.map(() => asError(error))),
+        );
       },
       batching ? { maxBatchSize } : { maxBatchSize: 1, cache: false },
     );

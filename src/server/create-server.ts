@@ -32,6 +32,8 @@ import type { Logger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { Metrics } from '../observability/metrics.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../observability/request-scope.js';
+import { startTracing, tracingPlugin } from '../observability/tracing.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { CallerAuth } from '../schema/auth-checker.js';
 import type { GraphContext } from '../schema/context.js';
 import { formatGraphQLError, isInternalError } from '../schema/errors.js';
@@ -73,6 +75,8 @@ export interface CreateServerOptions {
   schema: GraphQLSchema;
   stores: StoreFactory;
   logger?: Logger;
+  /** Spans also go here (tests); config.tracing.otlpEndpoint turns OTLP export on. */
+  traceExporter?: SpanExporter;
 }
 
 export const WEBHOOK_MAX_HEADER_BYTES = 4 * 1024 * 1024;
@@ -197,9 +201,15 @@ export async function createFleetgraphServer({
   schema,
   stores,
   logger = silentLogger(),
+  traceExporter,
 }: CreateServerOptions): Promise<FleetgraphServer> {
   const development = config.nodeEnv !== 'production';
   const metrics = createMetrics();
+  // Null (and nothing loaded) unless OTEL_EXPORTER_OTLP_ENDPOINT is set or a test passes an exporter.
+  const tracing = await startTracing({
+    ...config.tracing,
+    ...(traceExporter ? { exporter: traceExporter } : {}),
+  });
   const upstreams = createUpstreams({
     config: upstreamsConfig,
     stores,
@@ -398,6 +408,7 @@ export async function createFleetgraphServer({
       // Routers ask subgraphs for ftv1 traces (field timings for GraphOS); error details stay masked in them.
       ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }),
       metricsPlugin(metrics),
+      ...(tracing ? [tracingPlugin<GraphContext>()] : []),
       // No cache hints are set anywhere; the default plugin would still visit every resolved field (profiled).
       ApolloServerPluginCacheControlDisabled(),
       config.landingPage
@@ -530,6 +541,8 @@ export async function createFleetgraphServer({
   };
   app.use(
     '/graphql',
+    // First, so refused requests are traced too; everything after runs inside the operation's span.
+    ...(tracing ? [tracing.middleware] : []),
     express.json({ limit: config.limits.maxRequestBytes }),
     limits,
     expressMiddleware(apollo, {
@@ -614,6 +627,7 @@ export async function createFleetgraphServer({
     async stop() {
       clearInterval(poller);
       await apollo.stop();
+      await tracing?.shutdown();
       await fleetIndex?.close();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       if (adminServer?.listening) {

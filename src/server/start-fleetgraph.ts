@@ -11,6 +11,7 @@ import { buildFleetgraphSchema } from '../schema/build-schema.js';
 import { createFleetgraphServer } from './create-server.js';
 import type { FleetgraphServer } from './create-server.js';
 import { emulatorUpstreams, startEmbeddedEmulators } from './embedded-upstreams.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 /**
  * Fleetgraph as `npm start` runs it: with upstream URLs configured, the graph alone; without them,
@@ -21,6 +22,8 @@ export interface StartFleetgraphOptions {
   /** Embedded mode only: how to start the emulators (ports, fleet, faults). */
   emulators?: StartEmulatorsOptions;
   logger?: Logger;
+  /** Spans also go here (tests). */
+  traceExporter?: SpanExporter;
 }
 
 export interface RunningFleetgraph {
@@ -34,6 +37,7 @@ export async function startFleetgraph({
   config,
   emulators: emulatorOptions,
   logger,
+  traceExporter,
 }: StartFleetgraphOptions): Promise<RunningFleetgraph> {
   let emulators: RunningEmulators | null = null;
   if (!config.upstreams) {
@@ -64,6 +68,7 @@ export async function startFleetgraph({
       schema: await buildFleetgraphSchema(),
       stores,
       ...(logger ? { logger } : {}),
+      ...(traceExporter ? { traceExporter } : {}),
     });
     const url = await server.listen(config.port);
     return {

@@ -7,6 +7,8 @@ import type { Got, Response } from 'got';
 import type { z } from 'zod';
 import CircuitBreaker from 'opossum';
 import { REQUEST_ID_HEADER } from '../observability/request-scope.js';
+import { traceUpstreamCall } from '../observability/tracing.js';
+import type { UpstreamCallTrace } from '../observability/tracing.js';
 import { CircuitOpenError, UpstreamError, codeForStatus, upstreamLabel } from './errors.js';
 import type { UpstreamName } from './errors.js';
 import { readWire } from './wire-schema.js';
@@ -24,7 +26,9 @@ import { readWire } from './wire-schema.js';
  * - reads (`idempotent: true`) retried with exponential backoff and jitter on network errors, 5xx and
  *   429 (waiting `Retry-After` when it is short); writes are never retried;
  * - a circuit breaker (opossum) per upstream that fails fast while an upstream keeps failing;
- * - the request id of the GraphQL request forwarded as `x-request-id`.
+ * - the request id of the GraphQL request forwarded as `x-request-id`;
+ * - inside a traced request (observability/tracing.ts), a span per call, retries included, whose W3C
+ *   `traceparent` every attempt sends.
  */
 
 /** One caller may spend at most half of an upstream's budget, so another always finds the rest. */
@@ -381,6 +385,18 @@ export class UpstreamHttp {
   /** Sends the request; network failures become UPSTREAM_UNAVAILABLE, HTTP statuses are returned. */
   async send(request: UpstreamRequest, url = this.baseUrl + request.path): Promise<UpstreamResponse> {
     const endpoint = `${request.method} ${new URL(url).pathname}`;
+    const trace = traceUpstreamCall(this.upstream, endpoint, request, url);
+    return trace
+      ? this.sendAttempts({ ...request, headers: trace.headers }, url, endpoint, trace)
+      : this.sendAttempts(request, url, endpoint, null);
+  }
+
+  private async sendAttempts(
+    request: UpstreamRequest,
+    url: string,
+    endpoint: string,
+    trace: UpstreamCallTrace | null,
+  ): Promise<UpstreamResponse> {
     const attempts = request.idempotent ? 1 + this.options.retries : 1;
     const deadline = performance.now() + this.options.deadlineMs;
     // One signal for the whole call: the caller leaving, or our own deadline (slot waits included).
@@ -398,13 +414,21 @@ export class UpstreamHttp {
       // A retry that could not finish before the deadline is not started.
       if (waitMs !== null && performance.now() + waitMs >= deadline - MIN_USEFUL_ATTEMPT_MS) waitMs = null;
       if (waitMs === null) {
+        trace?.end({
+          status: response?.status ?? null,
+          retries: attempt - 1,
+          ...(failure ? { error: failure } : {}),
+        });
         if (failure) throw failure;
         return response!;
       }
+      trace?.retrying(attempt, response?.status ?? null, waitMs);
       try {
         await sleep(waitMs, undefined, { signal });
       } catch {
-        throw this.abandoned(request, endpoint);
+        const abandoned = this.abandoned(request, endpoint);
+        trace?.end({ status: response?.status ?? null, retries: attempt - 1, error: abandoned });
+        throw abandoned;
       }
     }
   }
