@@ -54,16 +54,20 @@ function startReplica(n: number, env: Record<string, string>): Promise<Replica> 
   const prefix = `[replica-${n}]`;
   let output = '';
   return new Promise((resolve, reject) => {
-    // Its stdout is JSON log lines: the "listening" line names the URL.
-    child.stdout!.on('data', (chunk: Buffer) => {
+    // The banner for people (stderr) names the URL, as does the JSON "listening" line (stdout, at info).
+    const started = (chunk: Buffer) => {
       output += chunk.toString();
-      const started = /"url":"(http:\/\/[^"]+\/graphql)"[^\n]*"msg":"listening"/.exec(output);
-      if (started) {
-        child.stdout!.removeAllListeners('data');
-        child.stdout!.on('data', (more: Buffer) => process.stdout.write(prefixLines(prefix, more)));
-        resolve({ child, url: started[1]! });
-      }
-    });
+      const url =
+        /Fleetgraph .*at (http:\/\/\S+\/graphql)/.exec(output)?.[1] ??
+        /"url":"(http:\/\/[^"]+\/graphql)"[^\n]*"msg":"listening"/.exec(output)?.[1];
+      if (!url) return;
+      child.stdout!.off('data', started);
+      child.stderr!.off('data', started);
+      resolve({ child, url });
+    };
+    child.stdout!.on('data', started);
+    child.stderr!.on('data', started);
+    child.stdout!.on('data', (chunk: Buffer) => process.stdout.write(prefixLines(prefix, chunk)));
     child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(prefixLines(prefix, chunk)));
     child.once('exit', (code) =>
       reject(new Error(`${prefix} exited (${code}) before it listened:\n${output}`)),
