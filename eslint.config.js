@@ -11,7 +11,16 @@ const noUpstreamClients = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'dist-bench/**', 'coverage/**', 'src/generated/**', 'test/generated/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'dist-bench/**',
+      'coverage/**',
+      'src/generated/**',
+      'test/generated/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
