@@ -106,9 +106,7 @@ function authUnavailable(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'AUTH_UNAVAILABLE', http: { status: 503 } } });
 }
 
-/** Why a server cannot listen, as a setting to change (no stack trace): port taken, HOST not ours. */
-export class ListenError extends ConfigError {}
-
+/** Listens, or says why not as a setting to change (a ConfigError: no stack trace): port taken, HOST not ours. */
 function listenOn(server: Server, port: number, host: string, setting: 'PORT' | 'ADMIN_PORT'): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
@@ -122,7 +120,7 @@ function listenOn(server: Server, port: number, host: string, setting: 'PORT' | 
               : error.code === 'EADDRNOTAVAIL'
                 ? `HOST "${host}" is not an address of this machine: set HOST to one (0.0.0.0 for all)`
                 : null;
-      reject(problem ? new ListenError([problem]) : error);
+      reject(problem ? new ConfigError([problem]) : error);
     };
     server.once('error', failed);
     server.listen(port, host, () => {
