@@ -273,7 +273,7 @@ export class FleetSync {
     const outcomes = [
       await read('kdms', async () => {
         let searchAfter: string | null = null;
-        let read = 0;
+        let fetched = 0;
         for (;;) {
           const page = await this.patiently(() =>
             kdms.getDevices({ pageSize: KDMS_MAX_PAGE_SIZE, ...(searchAfter ? { searchAfter } : {}) }),
@@ -283,8 +283,8 @@ export class FleetSync {
             'kdms',
             page.registrations.map((r) => registrationRow(r, at)),
           );
-          read += page.registrations.length;
-          if (page.totalCount) done.kdms = read / Math.max(1, page.totalCount);
+          fetched += page.registrations.length;
+          if (page.totalCount) done.kdms = fetched / Math.max(1, page.totalCount);
           await report();
           const last = page.registrations.at(-1)?.deviceId;
           if (page.nextSearchAfter === null || !last) return;
