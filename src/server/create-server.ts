@@ -42,7 +42,7 @@ import { createContext } from './create-context.js';
 import { createUpstreams } from './create-upstreams.js';
 import { MAX_HEADER_BYTES, headerBytes, httpErrorHandler, refuseLargeHeaders } from './http-errors.js';
 import type { Upstreams } from './create-upstreams.js';
-import { QueryLimitError, checkQueryLimits, parseWithLimits } from './query-limits.js';
+import { QueryLimitError, QueryLimiter } from './query-limits.js';
 import { WEBHOOK_PATH, webhookRouter } from './webhook-route.js';
 import { openFleetIndex, refreshFromJob } from '../fleet-index/create-fleet-index.js';
 import { INDEX_SOURCES } from '../fleet-index/fleet-index.js';
@@ -203,6 +203,7 @@ export async function createFleetgraphServer({
 }: CreateServerOptions): Promise<FleetgraphServer> {
   const development = config.nodeEnv !== 'production';
   const metrics = createMetrics();
+  const queryLimiter = new QueryLimiter(schema, config.limits);
   // Null (and nothing loaded) unless OTEL_EXPORTER_OTLP_ENDPOINT is set or a test passes an exporter.
   const tracing = await startTracing({
     ...config.tracing,
@@ -345,12 +346,7 @@ export async function createFleetgraphServer({
         ),
       onSubscribe: (_ctx, _id, payload) => {
         try {
-          checkQueryLimits(
-            schema,
-            parseWithLimits(payload.query, config.limits),
-            payload.variables ?? undefined,
-            config.limits,
-          );
+          queryLimiter.check(payload.query, payload.variables ?? undefined);
           return undefined;
         } catch (error) {
           return [error instanceof GraphQLError ? error : new GraphQLError('Invalid subscription')];
@@ -525,7 +521,7 @@ export async function createFleetgraphServer({
       return next(); // Apollo answers malformed variables itself
     }
     try {
-      checkQueryLimits(schema, parseWithLimits(source, config.limits), variables ?? undefined, config.limits);
+      queryLimiter.check(source, variables ?? undefined);
       next();
     } catch (error) {
       if (!(error instanceof QueryLimitError)) return next(); // syntax errors: Apollo answers them as usual
