@@ -118,6 +118,8 @@ export interface FleetgraphConfig {
   logLevel: string;
   /** How old the last upstream probe may be before /readyz starts another (in the background). */
   readinessProbeMs: number;
+  /** V8's heap growth after a full collection (`--heap-growing-percent`); 0 leaves V8's own (up to 300%). */
+  heapGrowthPercent: number;
   /** Off only for the benchmark's naive baseline. */
   batching: boolean;
   embedded: { fleetSize: number; fleetSeed: string; kdmsAsyncDelayMs: number };
@@ -313,6 +315,7 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     },
     logLevel: text('LOG_LEVEL') ?? 'info',
     readinessProbeMs: int('READINESS_PROBE_MS', 5_000, 0, 3_600_000),
+    heapGrowthPercent: int('HEAP_GROWTH_PERCENT', 50, 0, 300),
     batching: batchingRaw !== 'off',
     embedded: {
       fleetSize: int('FLEET_SIZE', 1000, 0, 1_000_000),

@@ -99,6 +99,13 @@ export const VARIABLES = {
     example: '9464',
   },
 
+  HEAP_GROWTH_PERCENT: {
+    group: 'server',
+    default: '50',
+    meaning:
+      "how far V8 lets the heap grow past what survived its last full collection before collecting again (0 to 300; 0 = V8's own rule, up to 300%): lower keeps peak memory down at some CPU cost ([bench/README.md](bench/README.md#memory))",
+  },
+
   // --- upstreams ---
   KDMS_URL: {
     group: 'upstreams',
