@@ -4,8 +4,6 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { ConfigError, loadConfig } from './config/config.js';
 import { DEV_CREDENTIALS } from './emulators/dev-credentials.js';
-import { SEEDED_USER_PASSWORD } from './emulators/fleet/seeded-fleet.js';
-import { DEFAULT_EMULATOR_PORTS, startEmulators } from './emulators/start-emulators.js';
 import type { EmulatorName } from './emulators/start-emulators.js';
 import { emulatorEnv } from './server/embedded-upstreams.js';
 
@@ -58,6 +56,9 @@ function wholeNumber(name: string, raw: string | undefined, fallback: number): n
 }
 
 async function emulate(argv: string[]): Promise<void> {
+  // Loaded only by this command and embedded mode: `serve` with real upstreams never holds them.
+  const { DEFAULT_EMULATOR_PORTS, startEmulators } = await import('./emulators/start-emulators.js');
+  const { SEEDED_USER_PASSWORD } = await import('./emulators/fleet/seeded-fleet.js');
   const { values } = parseArgs({
     args: argv,
     options: {

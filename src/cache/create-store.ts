@@ -1,4 +1,3 @@
-import KeyvRedis from '@keyv/redis';
 import { Keyv } from 'keyv';
 import type { Logger } from '../observability/logger.js';
 import { createLocalBroadcast, createRedisBroadcast } from './broadcast.js';
@@ -100,6 +99,8 @@ export async function createRedisStoreFactory(
     ...(commandDeadlineMs ? { commandDeadlineMs } : {}),
   });
   const locks = createRedisLocks(connection.client);
+  // Loaded here only: without CACHE_URL the Redis adapter is never needed.
+  const { default: KeyvRedis } = await import('@keyv/redis');
   const keyv = (purpose: StorePurpose): Keyv => {
     const namespace = `fleetgraph:${purpose}`;
     const adapter = new KeyvRedis(connection.client, {

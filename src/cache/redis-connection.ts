@@ -1,4 +1,5 @@
-import { createClient } from '@keyv/redis';
+// Loaded by connectRedis only: a replica without CACHE_URL never holds the Redis client (7 MB of RSS).
+import type { createClient as CreateClient } from '@keyv/redis';
 import type { Logger } from '../observability/logger.js';
 
 /** Reconnect quickly at first, then every 2 s at most, for as long as it takes. */
@@ -12,7 +13,7 @@ export const PASSWORD_REFUSED = 'Redis refused the password (check CACHE_URL)';
 
 export type RedisClient = ReturnType<typeof createRedisClient>;
 
-function createRedisClient(url: string, connectTimeoutMs: number) {
+function createRedisClient(createClient: typeof CreateClient, url: string, connectTimeoutMs: number) {
   return createClient({
     url,
     disableOfflineQueue: true,
@@ -216,8 +217,9 @@ export async function connectRedis(url: string, options: ConnectRedisOptions): P
   const { logger, connectTimeoutMs = 5_000, commandDeadlineMs = COMMAND_DEADLINE_MS } = options;
   const target = redactRedisUrl(url);
   const deadline = new RedisDeadline(target, commandDeadlineMs);
+  const { createClient } = await import('@keyv/redis');
   const open = (role: 'commands' | 'pub/sub', tracked?: RedisDeadline): RedisClient => {
-    const client = createRedisClient(url, connectTimeoutMs);
+    const client = createRedisClient(createClient, url, connectTimeoutMs);
     // One warning per outage, not one per reconnect attempt.
     let down = false;
     client.on('error', (error: Error) => {

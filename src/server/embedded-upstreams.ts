@@ -1,6 +1,5 @@
 import type { UpstreamsConfig } from '../config/config.js';
 import { DEV_CREDENTIALS } from '../emulators/dev-credentials.js';
-import { startEmulators } from '../emulators/start-emulators.js';
 import type { RunningEmulators, StartEmulatorsOptions } from '../emulators/start-emulators.js';
 import { KDMS_API_PREFIX, KDMS_TOKEN_PATH, KWN_CERTIFICATE_PATH } from '../upstreams/kdms/kdms.wire.js';
 
@@ -40,6 +39,8 @@ export function emulatorEnv(urls: RunningEmulators['urls']): Record<string, stri
 
 /** Starts the emulators on their usual ports, or on free ones when those are taken (e.g. by `npm run emulators`). */
 export async function startEmbeddedEmulators(options: StartEmulatorsOptions): Promise<RunningEmulators> {
+  // Loaded only here: a server with real upstreams never holds the emulators' code (18 MB of RSS).
+  const { startEmulators } = await import('../emulators/start-emulators.js');
   try {
     return await startEmulators(options);
   } catch (error) {

@@ -186,6 +186,8 @@ describe('the production tree (dist/ and production dependencies only, as in the
     expect(logLines().find((line) => line.msg === 'listening')).toMatchObject({
       nodeEnv: 'production',
       mode: 'upstreams',
+      // V8's heap growth as served (bench/README.md "Memory"): the default unless HEAP_GROWTH_PERCENT says.
+      heapGrowthPercent: 50,
     });
     expect((await fetch(`${adminUrl}/healthz`)).status).toBe(200);
     const metrics = await fetch(`${adminUrl}/metrics`);

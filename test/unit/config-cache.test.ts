@@ -81,3 +81,14 @@ describe('the fleet index settings', () => {
     expect(problems.join(' ')).not.toContain('hunter2');
   });
 });
+
+describe('HEAP_GROWTH_PERCENT', () => {
+  it('defaults to 50, takes 0 (V8 decides) to 300, and refuses anything else', () => {
+    expect(loadConfig({}).heapGrowthPercent).toBe(50);
+    expect(loadConfig({ HEAP_GROWTH_PERCENT: '0' }).heapGrowthPercent).toBe(0);
+    expect(loadConfig({ HEAP_GROWTH_PERCENT: '300' }).heapGrowthPercent).toBe(300);
+    expect(problemsOf({ HEAP_GROWTH_PERCENT: '400' })).toEqual([
+      'HEAP_GROWTH_PERCENT must be a whole number from 0 to 300, got "400"',
+    ]);
+  });
+});
