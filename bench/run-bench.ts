@@ -154,13 +154,22 @@ async function loop(
   let errors = 0;
   let timeouts = 0;
   const end = performance.now() + durationMs;
-  const controller = new AbortController();
-  const abort = setTimeout(() => controller.abort(), durationMs + GRACE_MS);
+  // One controller per operation: fetch keeps an abort listener on its signal until the request is
+  // collected, so one signal shared by a cell's thousands of operations piled them up (and warned).
+  const inFlight = new Set<AbortController>();
+  let cutOff = false;
+  const abort = setTimeout(() => {
+    cutOff = true;
+    for (const controller of inFlight) controller.abort();
+  }, durationMs + GRACE_MS);
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end && !controller.signal.aborted) {
+      while (performance.now() < end && !cutOff) {
         const started = performance.now();
+        const controller = new AbortController();
+        inFlight.add(controller);
         const { ok } = await operation(controller.signal).catch(() => ({ ok: false }));
+        inFlight.delete(controller);
         if (controller.signal.aborted) {
           // Cut off: it did not complete within the window and its grace period. A timeout, not nothing.
           timeouts += 1;
