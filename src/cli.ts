@@ -162,7 +162,10 @@ async function serve(): Promise<void> {
     'listening',
   );
   const lines = [`Fleetgraph ${config.nodeEnv === 'production' ? '' : '(development) '}at ${running.url}`];
-  if (config.landingPage) lines.push(`  Apollo Sandbox: open ${running.url} in a browser`);
+  if (config.explorer !== 'off')
+    lines.push(
+      `  ${{ auto: 'Apollo Sandbox (or, offline, GraphiQL)', sandbox: 'Apollo Sandbox', graphiql: 'GraphiQL' }[config.explorer]}: open ${running.url} in a browser`,
+    );
   const store = running.server.stores.health();
   lines.push(
     store.backend === 'redis'

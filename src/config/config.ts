@@ -113,7 +113,14 @@ export interface FleetgraphConfig {
   /** Caller authentication; null = open (embedded development default only). */
   auth: AuthConfig | null;
   introspection: boolean;
-  landingPage: boolean;
+  /**
+   * What a browser gets at the GraphQL URL (src/server/explorer/): `auto` = Apollo Sandbox from Apollo's CDN,
+   * falling back by itself to the GraphiQL bundled in Fleetgraph's build; `sandbox` or `graphiql` = that one
+   * only; `off` = no page.
+   */
+  explorer: ExplorerMode;
+  /** Which browser pages of other origins may call /graphql (src/server/cors.ts). */
+  cors: CorsConfig;
   limits: QueryLimits;
   logLevel: string;
   /** How old the last upstream probe may be before /readyz starts another (in the background). */
@@ -151,6 +158,18 @@ export interface FleetgraphConfig {
   };
 }
 
+export const EXPLORER_MODES = ['auto', 'sandbox', 'graphiql', 'off'] as const;
+export type ExplorerMode = (typeof EXPLORER_MODES)[number];
+
+export interface CorsConfig {
+  /** Exact origins (`https://app.example.com`) allowed to call the graph from a browser. */
+  origins: string[];
+  /** Also any loopback origin (`http://localhost:5173`, `http://127.0.0.1:3000`): development without CORS_ORIGINS. */
+  loopback: boolean;
+  /** Answer allowed origins with `Access-Control-Allow-Credentials: true` (cookies, HTTP auth). */
+  credentials: boolean;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Fleetgraph cannot start; fix these settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -175,6 +194,31 @@ export function parseDuration(value: string): number | null {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** CORS_ORIGINS: comma-separated exact origins, or `none`; each as a browser sends it in `Origin`. */
+function corsOrigins(value: string | undefined, problems: string[]): string[] {
+  if (value === undefined || value === 'none') return [];
+  const origins: string[] = [];
+  for (const entry of value.split(',').map((part) => part.trim())) {
+    if (!entry) continue;
+    let origin: string | null = null;
+    try {
+      const url = new URL(entry);
+      // An origin is scheme://host[:port]; a trailing slash is forgiven, a path is not.
+      if (/^https?:$/.test(url.protocol) && url.origin === entry.replace(/\/$/, '')) origin = url.origin;
+    } catch {
+      // reported below
+    }
+    if (origin) origins.push(origin);
+    else
+      problems.push(
+        entry === '*'
+          ? 'CORS_ORIGINS takes exact origins (https://app.example.com), not "*"'
+          : `CORS_ORIGINS must list origins such as https://app.example.com (scheme, host and port only), got "${entry}"`,
+      );
+  }
+  return origins;
+}
 
 export function loadConfig(env: Env = process.env): FleetgraphConfig {
   const problems: string[] = [];
@@ -303,7 +347,8 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     },
     auth: null,
     introspection: false,
-    landingPage: false,
+    explorer: 'off',
+    cors: { origins: [], loopback: false, credentials: false },
     limits: {
       maxDepth: int('MAX_QUERY_DEPTH', 15, 2, 100),
       maxAliases: int('MAX_ALIASES', 15, 0, 1000),
@@ -342,7 +387,29 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
   };
   const production = nodeEnv === 'production';
   config.introspection = bool('GRAPHQL_INTROSPECTION', !production);
-  config.landingPage = bool('GRAPHQL_SANDBOX', !production);
+  const explorer = text('EXPLORER');
+  const sandboxFlag = text('GRAPHQL_SANDBOX');
+  if (explorer !== undefined && sandboxFlag !== undefined)
+    problems.push('set EXPLORER or GRAPHQL_SANDBOX (its former name), not both');
+  if (explorer !== undefined && !(EXPLORER_MODES as readonly string[]).includes(explorer))
+    problems.push(`EXPLORER must be one of ${EXPLORER_MODES.join(', ')}, got "${explorer}"`);
+  config.explorer =
+    explorer !== undefined && (EXPLORER_MODES as readonly string[]).includes(explorer)
+      ? (explorer as ExplorerMode)
+      : sandboxFlag !== undefined
+        ? // The former switch: Sandbox on meant Apollo Sandbox at the graph URL, which `auto` still is.
+          bool('GRAPHQL_SANDBOX', false)
+          ? 'auto'
+          : 'off'
+        : production
+          ? 'off'
+          : 'auto';
+  config.cors = {
+    origins: corsOrigins(text('CORS_ORIGINS'), problems),
+    // Pages on this machine (a frontend's dev server) may call a development graph unless CORS_ORIGINS says.
+    loopback: text('CORS_ORIGINS') === undefined && !production,
+    credentials: bool('CORS_CREDENTIALS', false),
+  };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(
       `LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${config.logLevel}"`,

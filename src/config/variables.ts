@@ -79,7 +79,7 @@ export const VARIABLES = {
     group: 'server',
     default: 'development',
     meaning:
-      '`development`, `production` or `test`; `production` refuses to start without real upstreams and caller authentication, and turns off introspection, Sandbox and stack traces',
+      '`development`, `production` or `test`; `production` refuses to start without real upstreams and caller authentication, and turns off introspection, the explorer and stack traces',
     example: 'production',
     exampleSet: true,
   },
@@ -97,6 +97,20 @@ export const VARIABLES = {
     meaning:
       '`/metrics`, `/readyz` and `/healthz` on this port; the main port then serves GraphQL and webhooks only',
     example: '9464',
+  },
+
+  CORS_ORIGINS: {
+    group: 'server',
+    defaultNote: 'development: loopback origins; production: none',
+    meaning:
+      'comma-separated exact origins whose browser pages may call `/graphql` (CORS), e.g. `https://app.example.com`; `none` = no other origin. Unset in development: any `http(s)://localhost`, `127.0.0.1` or `[::1]` port. CSRF prevention still refuses requests a browser sends without a preflight',
+    example: 'https://app.example.com,https://admin.example.com',
+  },
+  CORS_CREDENTIALS: {
+    group: 'server',
+    default: 'false',
+    meaning:
+      '`true` lets the pages of `CORS_ORIGINS` send cookies and HTTP authentication (`Access-Control-Allow-Credentials`); a bearer token in `Authorization` needs no credentials',
   },
 
   HEAP_GROWTH_PERCENT: {
@@ -396,12 +410,20 @@ export const VARIABLES = {
     meaning: 'schema introspection (and "Did you mean" suggestions)',
     example: 'false',
   },
+  EXPLORER: {
+    group: 'limits',
+    default: 'auto',
+    defaultNote: 'production: `off`',
+    meaning:
+      "what a browser gets at the graph URL: `auto` = Apollo Sandbox from Apollo's CDN, switching by itself to the GraphiQL bundled in Fleetgraph's build where the CDN cannot be reached; `sandbox` or `graphiql` = only that one; `off` = none ([docs/explorer.md](docs/explorer.md))",
+    example: 'off',
+  },
   GRAPHQL_SANDBOX: {
     group: 'limits',
-    default: 'true',
-    defaultNote: 'production: `false`',
-    meaning: 'Apollo Sandbox at the graph URL in a browser',
-    example: 'false',
+    defaultNote: '— (`EXPLORER` decides)',
+    meaning:
+      'the former name of `EXPLORER`, still read: `true` = `auto`, `false` = `off`; not with `EXPLORER`',
+    exampleNote: 'the former name of EXPLORER (true = auto, false = off); set one of the two',
   },
   MAX_QUERY_DEPTH: { group: 'limits', default: '15', meaning: 'deepest nesting of selections' },
   MAX_ALIASES: { group: 'limits', default: '15', meaning: 'aliases in one document' },

@@ -10,7 +10,6 @@ import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
@@ -39,6 +38,11 @@ import type { GraphContext } from '../schema/context.js';
 import { formatGraphQLError, isInternalError } from '../schema/errors.js';
 import { AuthUnavailableError, AuthenticationError, createCallerAuthenticator } from './caller-auth.js';
 import { createContext } from './create-context.js';
+import { corsMiddleware } from './cors.js';
+import { findExplorerBundle } from './explorer/explorer-bundle.js';
+import type { ExplorerBundle } from './explorer/explorer-bundle.js';
+import { EXPLORER_ASSETS_PATH, explorerAssets, explorerLandingPage } from './explorer/explorer-page.js';
+import type { ExplorerPageMode } from './explorer/explorer-page.js';
 import { createUpstreams } from './create-upstreams.js';
 import { MAX_HEADER_BYTES, headerBytes, httpErrorHandler, refuseLargeHeaders } from './http-errors.js';
 import type { Upstreams } from './create-upstreams.js';
@@ -202,6 +206,24 @@ export async function createFleetgraphServer({
   traceExporter,
 }: CreateServerOptions): Promise<FleetgraphServer> {
   const development = config.nodeEnv !== 'production';
+  // The GraphiQL bundle, for `auto` (its fallback) and `graphiql`: built by `npm run build`, or from the
+  // sources on first use; a compiled tree without it can still offer Apollo Sandbox. Settled before anything
+  // starts, so a refusal leaves nothing running.
+  let explorerMode: ExplorerPageMode | null = config.explorer === 'off' ? null : config.explorer;
+  let explorerBundle: ExplorerBundle | null = null;
+  if (explorerMode === 'auto' || explorerMode === 'graphiql') {
+    explorerBundle = findExplorerBundle(logger);
+    if (!explorerBundle && explorerMode === 'graphiql')
+      throw new ConfigError([
+        'EXPLORER=graphiql needs the GraphiQL bundle, which this build lacks: `npm run build` writes it to dist/explorer/',
+      ]);
+    if (!explorerBundle) {
+      logger.warn(
+        'this build has no GraphiQL bundle (`npm run build` writes it to dist/explorer/): the explorer is Apollo Sandbox only',
+      );
+      explorerMode = 'sandbox';
+    }
+  }
   const metrics = createMetrics();
   const queryLimiter = new QueryLimiter(schema, config.limits);
   // Null (and nothing loaded) unless OTEL_EXPORTER_OTLP_ENDPOINT is set or a test passes an exporter.
@@ -405,8 +427,8 @@ export async function createFleetgraphServer({
       ...(tracing ? [tracingPlugin<GraphContext>()] : []),
       // No cache hints are set anywhere; the default plugin would still visit every resolved field (profiled).
       ApolloServerPluginCacheControlDisabled(),
-      config.landingPage
-        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
+      explorerMode
+        ? explorerLandingPage<GraphContext>({ mode: explorerMode })
         : ApolloServerPluginLandingPageDisabled(),
     ],
   });
@@ -503,6 +525,7 @@ export async function createFleetgraphServer({
     res.send(await metrics.registry.metrics());
   });
   app.use(webhookRouter(verifier, jobs, logger));
+  if (explorerBundle) app.use(EXPLORER_ASSETS_PATH, explorerAssets(explorerBundle, logger));
 
   /** Limits are checked on the parsed document before Apollo validates or executes it. */
   const limits = (req: Request, res: Response, next: NextFunction): void => {
@@ -535,7 +558,9 @@ export async function createFleetgraphServer({
   };
   app.use(
     '/graphql',
-    // First, so refused requests are traced too; everything after runs inside the operation's span.
+    // Preflights are answered here, before any operation work (and outside its span).
+    ...corsMiddleware(config.cors),
+    // First of the operation's steps, so refused requests are traced too; everything after runs inside its span.
     ...(tracing ? [tracing.middleware] : []),
     express.json({ limit: config.limits.maxRequestBytes }),
     limits,
