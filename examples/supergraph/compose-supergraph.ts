@@ -51,6 +51,17 @@ export async function composeSupergraph(
   return result.supergraphSdl;
 }
 
+/**
+ * The supergraph for @apollo/gateway, which implements no directive auth and therefore refuses a
+ * supergraph whose `@link`s mark `@requiresScopes`/`@authenticated` as `for: SECURITY` (a router must
+ * enforce those or not start). Fleetgraph checks every scope itself, so behind the Node gateway the
+ * directives stay as information: the marks are dropped, nothing else. Routers that enforce them (Hive
+ * Gateway, Apollo Router) take the supergraph as composed.
+ */
+export function forApolloGateway(supergraphSdl: string): string {
+  return supergraphSdl.replace(/, for: SECURITY\)/g, ')');
+}
+
 async function main(): Promise<void> {
   const sdl = await composeSupergraph(await readSupergraphConfig());
   await writeFile(SUPERGRAPH_SDL, sdl.endsWith('\n') ? sdl : `${sdl}\n`);

@@ -11,7 +11,7 @@ import { emulatorEnv, startEmbeddedEmulators } from '../../src/server/embedded-u
 import type { RunningEmulators } from '../../src/emulators/start-emulators.js';
 import { startHelpdeskSubgraph } from '../helpdesk/helpdesk-subgraph.js';
 import type { RunningHelpdesk } from '../helpdesk/helpdesk-subgraph.js';
-import { composeSupergraph, readSupergraphConfig } from './compose-supergraph.js';
+import { composeSupergraph, forApolloGateway, readSupergraphConfig } from './compose-supergraph.js';
 import { startLocalRedis } from './local-redis.js';
 import { startLocalPostgres } from './local-postgres.js';
 import type { LocalPostgres } from './local-postgres.js';
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
       helpdesk: helpdesk.url,
     });
     const gateway = new ApolloServer({
-      gateway: new ApolloGateway({ supergraphSdl }),
+      gateway: new ApolloGateway({ supergraphSdl: forApolloGateway(supergraphSdl) }),
       introspection: true,
       // This script stops everything in order on a signal; Apollo must not exit the process first.
       stopOnTerminationSignals: false,

@@ -43,6 +43,8 @@ export interface JobRecords {
   remove(entry: JobEntry): Promise<void>;
   /** Records newest first: all, the open ones, or those of one status. */
   scan(filter: { open?: boolean; status?: string }): AsyncIterable<JobRow>;
+  /** How many records `scan` would yield, or null when that takes reading each record. */
+  count(filter: { status?: string }): Promise<number | null>;
   isEventApplied(eventId: string): Promise<boolean>;
   markEventApplied(eventId: string): Promise<void>;
   /** A callback whose job is not known (yet), kept for a day with the key of the devices it reports. */
@@ -148,6 +150,14 @@ export class KeyvJobRecords implements JobRecords {
       if (filter.status && (record as { status?: unknown }).status !== filter.status) continue;
       yield { id, record };
     }
+  }
+
+  /**
+   * Every job: the length of the id list (one read, the one a listing makes anyway). Jobs of one status:
+   * null, since only reading every job record would tell (the lists keep ids, not statuses).
+   */
+  async count(filter: { status?: string }): Promise<number | null> {
+    return filter.status ? null : (await this.list(INDEX_KEY)).length;
   }
 
   isEventApplied(eventId: string): Promise<boolean> {

@@ -236,6 +236,11 @@ function prepareStatements(db: SqliteDatabase) {
     pageStatus: db.prepare<[string, number, number], Row>(
       'SELECT seq, id, record FROM jobs WHERE status = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
     ),
+    // Counted on an index (SQLite picks its smallest; jobs_by_status for a status): no record is read.
+    countAll: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM jobs'),
+    countStatus: db.prepare<[string], { count: number }>(
+      'SELECT COUNT(*) AS count FROM jobs WHERE status = ?',
+    ),
     eventApplied: db.prepare<[string, number], { one: number }>(
       'SELECT 1 AS one FROM applied_events WHERE event_id = ? AND expires_at > ?',
     ),
@@ -322,6 +327,13 @@ export class SqliteJobRecords implements JobRecords {
       if (page.length < SCAN_PAGE) return;
       before = page[page.length - 1]!.seq;
     }
+  }
+
+  async count(filter: { status?: string }): Promise<number | null> {
+    const row = this.run(() =>
+      filter.status ? this.statements.countStatus.get(filter.status) : this.statements.countAll.get(),
+    );
+    return row?.count ?? 0;
   }
 
   async isEventApplied(eventId: string): Promise<boolean> {

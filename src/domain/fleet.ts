@@ -42,7 +42,13 @@ export interface ManagedDevice {
   phoneNumber: string | null;
   model: string | null;
   modelName: string | null;
+  /** Knox Manage's platform code as sent (A, I, W…; managed-device-codes.ts reads it). */
   platform: string | null;
+  /**
+   * Knox Manage's ownership code as sent (`ownerShip`: E, EC, C…). Optional: records cached or indexed
+   * before Fleetgraph read it have none, which reads as "not said".
+   */
+  ownership?: string | null;
   /** ISO 8601. */
   lastConnectedAt: string | null;
   /** When Knox Manage last changed the record (ISO 8601); its list rows carry this, not lastConnectedAt. */

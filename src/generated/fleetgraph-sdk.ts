@@ -10,6 +10,7 @@ type GraphQLClientRequestHeaders = RequestOptions['requestHeaders'];
 export type DeviceAccessInput = {
   /** Block (true) or allow (false) the device logging in. */
   loginBlocked?: boolean | null | undefined;
+  /** The device's new friendly name in Box (BoxDevice.name); must not be empty. */
   name?: string | null | undefined;
   /** Purge apps' data the next time the device authenticates. */
   purgeAppDataOnNextLogin?: boolean | null | undefined;
@@ -23,6 +24,7 @@ export type DeviceBatchInput = {
   imeis?: Array<string> | null | undefined;
   /** Serial numbers: 8 to 20 upper-case letters and digits. */
   serialNumbers?: Array<string> | null | undefined;
+  /** The Knox services to register the devices for (upload) or remove them from (delete); at least one. KAI when left out. */
   targetServices?: Array<TargetService>;
 };
 
@@ -36,8 +38,8 @@ export type DeviceFilterInput = {
   model?: string | null | undefined;
   /** Only Knox Manage devices not seen since this time: last connected (or, where its list gives no connection time, last updated) before it, or never. Fleet index only. */
   notSeenSince?: string | null | undefined;
-  /** Only this Knox Manage platform code. Fleet index only. */
-  platform?: string | null | undefined;
+  /** Only Knox Manage devices of this platform (ManagedDevice.platform). OTHER is refused (BAD_USER_INPUT): it stands for every code Knox Manage does not document, not one code. Fleet index only. */
+  platform?: DevicePlatform | null | undefined;
   /** Text search: every word must start a word of the device's name, IMEI, serial number, model or owner (id, name, e-mail). Fleet index only. */
   search?: string | null | undefined;
   /** Only devices this API holds. */
@@ -45,6 +47,28 @@ export type DeviceFilterInput = {
   /** Only devices Knox Manage assigns to this user. */
   userId?: string | null | undefined;
 };
+
+/** Who owns a device and how it is enrolled, read from Knox Manage's ownership code (ManagedDevice.ownershipCode keeps the code itself). */
+export type DeviceOwnership =
+  /** Bring your own device: the employee's own device (Knox Manage code E). */
+  | 'BYOD'
+  /** Owned by the company, for work use (Knox Manage code C). */
+  | 'COMPANY_OWNED'
+  /** Corporate-owned, personally enabled (Knox Manage code EC). */
+  | 'COPE'
+  /** A code the Knox Manage API reference does not document (see ownershipCode). */
+  | 'OTHER';
+
+/** A device's operating system family, read from Knox Manage's platform code (ManagedDevice.platformCode keeps the code itself). */
+export type DevicePlatform =
+  /** Android (Knox Manage code A). */
+  | 'ANDROID'
+  /** iOS or iPadOS (Knox Manage code I). */
+  | 'IOS'
+  /** A code the Knox Manage API reference does not document (see platformCode). Not usable as a filter. */
+  | 'OTHER'
+  /** Windows (Knox Manage code W). */
+  | 'WINDOWS';
 
 /** A device's status in Knox Manage (its codes I, P, A, B, BS, BA, BL). */
 export type ManagementStatus =
@@ -68,8 +92,11 @@ export type TargetService =
   /** Knox Asset Intelligence. */
   | 'KAI';
 
+/** What an upload job does to its devices in KDMS. */
 export type UploadJobOperation =
+  /** Removes the devices from KDMS (devices/delete). */
   | 'DELETE'
+  /** Registers the devices with KDMS for the target services (devices/upload). */
   | 'UPLOAD';
 
 /** How Fleetgraph learned the outcome. */
@@ -79,6 +106,7 @@ export type UploadJobSettlement =
   /** KDMS's signed Knox Webhook Notification callback (carries KDMS's reason per device). */
   | 'WEBHOOK';
 
+/** Where an upload or delete job is: UNCONFIRMED or PENDING while open, then COMPLETED, PARTIALLY_COMPLETED or FAILED once settled (a settled job never changes again). */
 export type UploadJobStatus =
   /** Every device succeeded. */
   | 'COMPLETED'
@@ -100,11 +128,14 @@ export type Upstream =
   /** Samsung Knox Manage: device management, users. */
   | 'KNOX_MANAGE';
 
+/** The outcome of an API's health check. */
 export type UpstreamStatus =
+  /** The check call failed (unreachable, credentials refused, an error); message says why. */
   | 'DOWN'
+  /** The check call succeeded: the API is reachable and accepts Fleetgraph credentials. */
   | 'UP';
 
-export type DeviceDetailFragment = { id: string, imei: string | null, secondaryImei: string | null, serialNumber: string | null, meid: string | null, model: string | null, sources: Array<Upstream> | null, registration: { deviceId: string, customerId: string | null, uploadId: string | null, targetServices: Array<string>, uploadedAt: string | null } | null, management: { deviceId: string, mobileId: string | null, status: ManagementStatus | null, phoneNumber: string | null, modelName: string | null, lastConnectedAt: string | null, tags: Array<string>, organization: string | null, owner: { userId: string, name: string | null, email: string | null } | null } | null, access: { guid: string, cuid: string, name: string | null, loginBlocked: boolean | null, purgeAppDataOnNextLogin: boolean | null } | null, apps: Array<{ id: string, name: string | null, description: string | null }> | null, users: Array<{ userId: string, name: string | null, email: string | null }> | null };
+export type DeviceDetailFragment = { id: string, imei: string | null, secondaryImei: string | null, serialNumber: string | null, meid: string | null, model: string | null, sources: Array<Upstream> | null, registration: { deviceId: string, customerId: string | null, uploadId: string | null, targetServices: Array<string>, uploadedAt: string | null } | null, management: { deviceId: string, mobileId: string | null, status: ManagementStatus | null, phoneNumber: string | null, modelName: string | null, platform: DevicePlatform | null, platformCode: string | null, ownership: DeviceOwnership | null, ownershipCode: string | null, lastConnectedAt: string | null, tags: Array<string>, organization: string | null, owner: { id: string, userId: string, name: string | null, email: string | null } | null } | null, access: { guid: string, cuid: string, name: string | null, loginBlocked: boolean | null, purgeAppDataOnNextLogin: boolean | null } | null, apps: Array<{ id: string, name: string | null, description: string | null }> | null, users: Array<{ userId: string, name: string | null, email: string | null }> | null };
 
 export type DeviceDetailQueryVariables = Exact<{
   id?: string | number | null | undefined;
@@ -113,7 +144,7 @@ export type DeviceDetailQueryVariables = Exact<{
 }>;
 
 
-export type DeviceDetailQuery = { device: { id: string, imei: string | null, secondaryImei: string | null, serialNumber: string | null, meid: string | null, model: string | null, sources: Array<Upstream> | null, registration: { deviceId: string, customerId: string | null, uploadId: string | null, targetServices: Array<string>, uploadedAt: string | null } | null, management: { deviceId: string, mobileId: string | null, status: ManagementStatus | null, phoneNumber: string | null, modelName: string | null, lastConnectedAt: string | null, tags: Array<string>, organization: string | null, owner: { userId: string, name: string | null, email: string | null } | null } | null, access: { guid: string, cuid: string, name: string | null, loginBlocked: boolean | null, purgeAppDataOnNextLogin: boolean | null } | null, apps: Array<{ id: string, name: string | null, description: string | null }> | null, users: Array<{ userId: string, name: string | null, email: string | null }> | null } | null };
+export type DeviceDetailQuery = { device: { id: string, imei: string | null, secondaryImei: string | null, serialNumber: string | null, meid: string | null, model: string | null, sources: Array<Upstream> | null, registration: { deviceId: string, customerId: string | null, uploadId: string | null, targetServices: Array<string>, uploadedAt: string | null } | null, management: { deviceId: string, mobileId: string | null, status: ManagementStatus | null, phoneNumber: string | null, modelName: string | null, platform: DevicePlatform | null, platformCode: string | null, ownership: DeviceOwnership | null, ownershipCode: string | null, lastConnectedAt: string | null, tags: Array<string>, organization: string | null, owner: { id: string, userId: string, name: string | null, email: string | null } | null } | null, access: { guid: string, cuid: string, name: string | null, loginBlocked: boolean | null, purgeAppDataOnNextLogin: boolean | null } | null, apps: Array<{ id: string, name: string | null, description: string | null }> | null, users: Array<{ userId: string, name: string | null, email: string | null }> | null } | null };
 
 export type UpdateDeviceAccessMutationVariables = Exact<{
   id: string | number;
@@ -140,6 +171,17 @@ export type DeviceIdsQueryVariables = Exact<{
 
 
 export type DeviceIdsQuery = { devices: { edges: Array<{ node: { id: string, imei: string | null, serialNumber: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null };
+
+export type NodeQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type NodeQuery = { node:
+    | { __typename: 'Device', imei: string | null, serialNumber: string | null, model: string | null, id: string, management: { platform: DevicePlatform | null, ownership: DeviceOwnership | null } | null }
+    | { __typename: 'UploadJob', operation: UploadJobOperation, status: UploadJobStatus, requested: number, id: string }
+    | { __typename: 'User', userId: string, name: string | null, email: string | null, id: string }
+   | null };
 
 export type UploadJobDetailFragment = { id: string, uploadId: string | null, idempotencyKey: string | null, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> };
 
@@ -173,7 +215,7 @@ export type UploadJobsQueryVariables = Exact<{
 }>;
 
 
-export type UploadJobsQuery = { uploadJobs: { edges: Array<{ node: { id: string, uploadId: string | null, idempotencyKey: string | null, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null };
+export type UploadJobsQuery = { uploadJobs: { totalCount: number | null, edges: Array<{ node: { id: string, uploadId: string | null, idempotencyKey: string | null, operation: UploadJobOperation, status: UploadJobStatus, targetServices: Array<TargetService>, requested: number, succeeded: number | null, failed: number | null, duplicates: Array<string>, settledBy: UploadJobSettlement | null, submittedAt: string, completedAt: string | null, failures: Array<{ identifier: string, code: string, message: string }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null };
 
 export type UserWithDevicesQueryVariables = Exact<{
   userId: string | number;
@@ -182,7 +224,7 @@ export type UserWithDevicesQueryVariables = Exact<{
 }>;
 
 
-export type UserWithDevicesQuery = { user: { userId: string, name: string | null, email: string | null, active: boolean | null, organization: string | null, devices: { edges: Array<{ node: { id: string, imei: string | null, serialNumber: string | null, management: { status: ManagementStatus | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null } | null };
+export type UserWithDevicesQuery = { user: { id: string, userId: string, name: string | null, email: string | null, active: boolean | null, organization: string | null, devices: { edges: Array<{ node: { id: string, imei: string | null, serialNumber: string | null, management: { status: ManagementStatus | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null } | null };
 
 export type UsersQueryVariables = Exact<{
   first: number;
@@ -227,10 +269,15 @@ export const DeviceDetailFragmentDoc = gql`
     status
     phoneNumber
     modelName
+    platform
+    platformCode
+    ownership
+    ownershipCode
     lastConnectedAt
     tags
     organization
     owner {
+      id
       userId
       name
       email
@@ -342,6 +389,33 @@ export const DeviceIdsDocument = gql`
   }
 }
     `;
+export const NodeDocument = gql`
+    query Node($id: ID!) {
+  node(id: $id) {
+    __typename
+    id
+    ... on Device {
+      imei
+      serialNumber
+      model
+      management {
+        platform
+        ownership
+      }
+    }
+    ... on User {
+      userId
+      name
+      email
+    }
+    ... on UploadJob {
+      operation
+      status
+      requested
+    }
+  }
+}
+    `;
 export const UploadDevicesDocument = gql`
     mutation UploadDevices($input: DeviceBatchInput!) {
   uploadDevices(input: $input) {
@@ -379,6 +453,7 @@ export const UploadJobDocument = gql`
 export const UploadJobsDocument = gql`
     query UploadJobs($status: UploadJobStatus, $first: Int!, $after: String) {
   uploadJobs(status: $status, first: $first, after: $after) {
+    totalCount
     edges {
       node {
         ...UploadJobDetail
@@ -394,6 +469,7 @@ export const UploadJobsDocument = gql`
 export const UserWithDevicesDocument = gql`
     query UserWithDevices($userId: ID!, $first: Int!, $after: String) {
   user(userId: $userId) {
+    id
     userId
     name
     email
@@ -477,6 +553,9 @@ export function getSdk(client: GraphQLClient, withWrapper: SdkFunctionWrapper = 
     },
     DeviceIds(variables: DeviceIdsQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<DeviceIdsQuery> {
       return withWrapper((wrappedRequestHeaders) => client.request<DeviceIdsQuery>({ document: DeviceIdsDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'DeviceIds', 'query', variables);
+    },
+    Node(variables: NodeQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<NodeQuery> {
+      return withWrapper((wrappedRequestHeaders) => client.request<NodeQuery>({ document: NodeDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'Node', 'query', variables);
     },
     UploadDevices(variables: UploadDevicesMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<UploadDevicesMutation> {
       return withWrapper((wrappedRequestHeaders) => client.request<UploadDevicesMutation>({ document: UploadDevicesDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'UploadDevices', 'mutation', variables);

@@ -100,6 +100,15 @@ export class UploadJobStore {
     return { jobs, hasMore: false };
   }
 
+  /**
+   * How many jobs `list` walks (all of them, or those of one status), or null when the records cannot
+   * count without reading every job. Counted from the records' own indexes, not read through the job
+   * schema: a record that does not read (logged, and skipped by `list`) still counts.
+   */
+  count(status: UploadJobStatus | null): Promise<number | null> {
+    return this.records.count(status ? { status } : {});
+  }
+
   /** Jobs not settled yet (UNCONFIRMED and PENDING), newest first. */
   async open(): Promise<UploadJob[]> {
     const jobs: UploadJob[] = [];

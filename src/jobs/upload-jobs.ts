@@ -19,7 +19,7 @@ import type { JobCallback } from './job-callback.js';
 import { JobWatch } from './job-events.js';
 import type { JobEvents } from './job-events.js';
 import { OPEN_STATUSES, deviceSetKey, isSettled, settled } from './upload-job.js';
-import type { DeviceFailure, UploadJob, UploadJobOperation } from './upload-job.js';
+import type { DeviceFailure, UploadJob, UploadJobOperation, UploadJobStatus } from './upload-job.js';
 import type { UploadJobStore } from './upload-job.store.js';
 
 /**
@@ -158,6 +158,10 @@ export class UploadJobService {
 
   list(...args: Parameters<UploadJobStore['list']>): ReturnType<UploadJobStore['list']> {
     return this.store.list(...args);
+  }
+
+  count(status: UploadJobStatus | null): Promise<number | null> {
+    return this.store.count(status);
   }
 
   /** Open `uploadJobChanged` listeners, over every job (0 when no subscription is open). */

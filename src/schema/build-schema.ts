@@ -10,10 +10,12 @@ import { requireScope, scopeAuthChecker } from './auth-checker.js';
 import type { GraphContext } from './context.js';
 import { DeviceConnectionResolver, DeviceResolver, lookupOf } from './device/device.resolver.js';
 import { ManagedDeviceResolver } from './device/managed-device.resolver.js';
-import { UploadJobResolver } from './upload-job/upload-job.resolver.js';
+import { NodeResolver } from './node/node.resolver.js';
+import { UploadJobConnectionResolver, UploadJobResolver } from './upload-job/upload-job.resolver.js';
 import { UpstreamHealthResolver } from './upstream/upstream-health.resolver.js';
 import type { UserRef } from './user/user.type.js';
 import { UserResolver } from './user/user.resolver.js';
+import { fieldScopesFromMetadata, withFederationDirectives } from './federation-directives.js';
 import { leanFieldResolvers } from './lean-field-resolvers.js';
 
 /**
@@ -27,8 +29,23 @@ type SubgraphResolvers = Extract<
   { typeDefs: unknown }
 >['resolvers'];
 
+/**
+ * Federation 2.9: the first version with demand control (`@cost`, `@listSize`) after directive auth
+ * (`@authenticated`, `@requiresScopes`, 2.5), and the newest the Guild's composer (Hive Gateway's)
+ * accepts; @apollo/composition accepts it too.
+ */
 export const FEDERATION_LINK =
-  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])';
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@authenticated", "@requiresScopes", "@cost", "@listSize"])';
+
+/**
+ * The scope a router's `_entities` call needs for each entity type (checked in `__resolveReference`,
+ * and emitted on the type as `@requiresScopes` so a router refuses the reference itself).
+ */
+const ENTITY_SCOPES = {
+  Device: [SCOPES.read],
+  User: [SCOPES.read],
+  UploadJob: [SCOPES.read],
+} as const satisfies Record<string, readonly string[]>;
 
 const referenceResolvers = {
   Device: {
@@ -36,7 +53,7 @@ const referenceResolvers = {
       reference: { id?: string; imei?: string; serialNumber?: string },
       context: GraphContext,
     ): DeviceRef {
-      requireScope(context.auth, [SCOPES.read]);
+      requireScope(context.auth, ENTITY_SCOPES.Device);
       const lookup = lookupOf(reference);
       return 'imei' in lookup
         ? { imei: lookup.imei, serialNumber: null }
@@ -45,17 +62,34 @@ const referenceResolvers = {
   },
   User: {
     __resolveReference(reference: { userId: string }, context: GraphContext): UserRef {
-      requireScope(context.auth, [SCOPES.read]);
+      requireScope(context.auth, ENTITY_SCOPES.User);
       return { userId: reference.userId };
     },
   },
   UploadJob: {
     __resolveReference(reference: { id: string }, context: GraphContext): Promise<UploadJob | null> {
-      requireScope(context.auth, [SCOPES.read]);
+      requireScope(context.auth, ENTITY_SCOPES.UploadJob);
       return context.jobs.get(reference.id);
     },
   },
 };
+
+/** type-graphql names the root types but cannot describe them; their descriptions are set here. */
+const ROOT_TYPE_DESCRIPTIONS = {
+  query:
+    'Reads: devices joined across KDMS, Knox Manage and Box, fleet counts, Knox Manage users, upload jobs, any object by its global id (node), and whether each API answers.',
+  mutation:
+    'Writes: device uploads and deletes in KDMS (as upload jobs), device access changes in Box, and password checks with Knox Manage.',
+  subscription: 'Live changes, over graphql-ws on /graphql.',
+} as const;
+
+function describeRootTypes(schema: GraphQLSchema): void {
+  schema.getQueryType()!.description = ROOT_TYPE_DESCRIPTIONS.query;
+  const mutation = schema.getMutationType();
+  if (mutation) mutation.description = ROOT_TYPE_DESCRIPTIONS.mutation;
+  const subscription = schema.getSubscriptionType();
+  if (subscription) subscription.description = ROOT_TYPE_DESCRIPTIONS.subscription;
+}
 
 export async function buildFleetgraphSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
@@ -65,7 +99,9 @@ export async function buildFleetgraphSchema(): Promise<GraphQLSchema> {
       ManagedDeviceResolver,
       UserResolver,
       UploadJobResolver,
+      UploadJobConnectionResolver,
       UpstreamHealthResolver,
+      NodeResolver,
     ],
     skipCheck: true,
     validate: false,
@@ -83,12 +119,17 @@ export async function buildFleetgraphSchema(): Promise<GraphQLSchema> {
       },
     },
   });
+  describeRootTypes(schema);
   const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
   leanFieldResolvers(resolvers);
   for (const [type, extra] of Object.entries(referenceResolvers))
     resolvers[type] = { ...resolvers[type], ...extra };
   return buildSubgraphSchema({
-    typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`),
+    typeDefs: withFederationDirectives(
+      parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`),
+      fieldScopesFromMetadata(),
+      new Map(Object.entries(ENTITY_SCOPES)),
+    ),
     // type-graphql's resolver map is structurally what @apollo/subgraph expects; the declared types differ.
     resolvers: resolvers as unknown as SubgraphResolvers,
   });

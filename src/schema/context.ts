@@ -59,6 +59,8 @@ export interface GraphContext {
       offset: number,
       limit: number,
     ): Promise<{ jobs: UploadJob[]; hasMore: boolean }>;
+    /** How many jobs `list` walks, all pages; null when the store cannot count them without reading each. */
+    count(status: UploadJobStatus | null): Promise<number | null>;
     submit(request: SubmitRequest): Promise<UploadJob>;
     watch(id: string): AsyncIterable<UploadJob>;
   };

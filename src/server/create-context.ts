@@ -85,6 +85,7 @@ export function createContext({
     jobs: {
       get: (id) => jobs.get(id),
       list: (status, offset, limit) => jobs.list(status, offset, limit),
+      count: (status) => jobs.count(status),
       submit: (request) => jobs.submit(request),
       watch: (id) => jobs.watch(id),
     },

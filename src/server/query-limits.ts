@@ -1,29 +1,13 @@
-import {
-  GraphQLError,
-  Kind,
-  getNamedType,
-  getNullableType,
-  isInterfaceType,
-  isListType,
-  isObjectType,
-  parse,
-  visit,
-} from 'graphql';
-import type {
-  DocumentNode,
-  FragmentDefinitionNode,
-  GraphQLNamedType,
-  GraphQLSchema,
-  SelectionSetNode,
-  ValueNode,
-} from 'graphql';
+import { GraphQLError, Kind, parse, visit } from 'graphql';
+import type { DocumentNode, GraphQLSchema, SelectionSetNode, ValueNode } from 'graphql';
 import type { QueryLimits } from '../config/config.js';
+import { demandControlCost } from './query-cost.js';
 
 /**
  * Limits checked on the parsed document before Apollo validates or executes anything, so an abusive
  * document costs one parse and yields one clear error (not, say, one validation error per unknown
- * directive). Cost counts fields, with each list field's subtree multiplied by its `first` argument
- * (or an estimate for lists that take none).
+ * directive). Cost is what a router's demand control estimates from the schema's `@cost` and
+ * `@listSize` directives (query-cost.ts), so a query the router lets through is not refused here.
  */
 export class QueryLimitError extends GraphQLError {
   constructor(limit: string, message: string, max: number, actual: number) {
@@ -33,20 +17,11 @@ export class QueryLimitError extends GraphQLError {
   }
 }
 
-/** Lists without `first` (a device's apps and users, a job's failures): an estimate of their length. */
-const UNPAGED_LIST_ESTIMATE = 10;
-/** `first` when a query leaves it at its default. */
-const DEFAULT_FIRST = 50;
 /**
  * Representations one `_entities` call may carry. A router sends one call per query-plan fetch, so this
  * is the largest page another subgraph can ask Fleetgraph to join.
  */
 export const MAX_REPRESENTATIONS = 1000;
-/**
- * Fields that cost an upstream call for each parent (Box reads apps and device users one device at a
- * time): weighted on top of the list estimate, so a query's cost follows the calls it will make.
- */
-const PER_PARENT_CALL_WEIGHT: Record<string, number> = { 'Device.apps': 10, 'Device.users': 10 };
 
 export function parseWithLimits(source: string, limits: QueryLimits): DocumentNode {
   try {
@@ -125,7 +100,7 @@ export function checkQueryLimits(
       representations,
     );
   }
-  const cost = costOf(schema, document, variables ?? {});
+  const cost = demandControlCost(schema, document, variables ?? {});
   if (cost > limits.maxCost) {
     throw new QueryLimitError(
       'cost',
@@ -262,86 +237,4 @@ function largestRepresentations(document: DocumentNode, variables: Record<string
     },
   });
   return largest;
-}
-
-function intValue(node: ValueNode | undefined, variables: Record<string, unknown>): number | null {
-  if (!node) return null;
-  if (node.kind === Kind.INT) return Number(node.value);
-  if (node.kind === Kind.VARIABLE) {
-    const value = variables[node.name.value];
-    return typeof value === 'number' ? value : null;
-  }
-  return null;
-}
-
-/** Fields resolved, each list's subtree multiplied by its size; fragments costed where they are spread. */
-function costOf(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>): number {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions)
-    if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const costSet = (
-    set: SelectionSetNode,
-    parent: GraphQLNamedType | undefined,
-    multiplier: number,
-    visiting: Set<string>,
-  ): number => {
-    let cost = 0;
-    for (const selection of set.selections) {
-      if (selection.kind === Kind.FIELD) {
-        cost += multiplier * (1 + (PER_PARENT_CALL_WEIGHT[`${parent?.name}.${selection.name.value}`] ?? 0));
-        const field =
-          parent && (isObjectType(parent) || isInterfaceType(parent))
-            ? parent.getFields()[selection.name.value]
-            : undefined;
-        if (!selection.selectionSet) continue;
-        const type = field?.type;
-        const first = intValue(selection.arguments?.find((a) => a.name.value === 'first')?.value, variables);
-        const named = type ? getNamedType(type) : undefined;
-        const isConnection = first !== null || (named?.name ?? '').endsWith('Connection');
-        const nullable = type ? getNullableType(type) : undefined;
-        // A connection's `edges` are the page its `first` already counted.
-        const pageOfConnection =
-          (parent?.name ?? '').endsWith('Connection') &&
-          (selection.name.value === 'edges' || selection.name.value === 'nodes');
-        const listSize = nullable && isListType(nullable) ? UNPAGED_LIST_ESTIMATE : 1;
-        // `_entities` resolves one entity per representation.
-        const representations =
-          selection.name.value === '_entities'
-            ? listLength(
-                selection.arguments?.find((a) => a.name.value === 'representations')?.value,
-                variables,
-              )
-            : null;
-        const size =
-          representations ?? (pageOfConnection ? 1 : (first ?? (isConnection ? DEFAULT_FIRST : listSize)));
-        cost += costSet(selection.selectionSet, named, multiplier * Math.max(1, size), visiting);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
-        cost += costSet(selection.selectionSet, type ?? undefined, multiplier, visiting);
-      } else {
-        const name = selection.name.value;
-        const fragment = fragments.get(name);
-        if (!fragment || visiting.has(name)) continue;
-        cost += costSet(
-          fragment.selectionSet,
-          schema.getType(fragment.typeCondition.name.value) ?? undefined,
-          multiplier,
-          new Set([...visiting, name]),
-        );
-      }
-    }
-    return cost;
-  };
-  let total = 0;
-  for (const d of document.definitions) {
-    if (d.kind !== Kind.OPERATION_DEFINITION) continue;
-    const root =
-      d.operation === 'query'
-        ? schema.getQueryType()
-        : d.operation === 'mutation'
-          ? schema.getMutationType()
-          : schema.getSubscriptionType();
-    total += costSet(d.selectionSet, root ?? undefined, 1, new Set());
-  }
-  return total;
 }

@@ -8,6 +8,7 @@ import type { SeededFleet } from '../../src/emulators/fleet/seeded-fleet.js';
 import { startTestGraph } from '../helpers/graph.js';
 import type { GraphQLBody, TestGraph } from '../helpers/graph.js';
 import { HELPDESK_SDL, startHelpdeskSubgraph } from '../../examples/helpdesk/helpdesk-subgraph.js';
+import { forApolloGateway } from '../../examples/supergraph/compose-supergraph.js';
 
 /** Fleetgraph as a federation subgraph: its SDL, `_entities` batching, and a supergraph with a second subgraph. */
 let graph: TestGraph;
@@ -23,11 +24,11 @@ describe('Fleetgraph as a subgraph', () => {
     const { body } = await graph.post('{ _service { sdl } }');
     const sdl = (body.data?._service as { sdl: string }).sdl;
     expect(sdl).toMatch(
-      /type Device\s+@key\(fields: "id"\)\s+@key\(fields: "imei"\)\s+@key\(fields: "serialNumber"\)/,
+      /type Device implements Node\s+@key\(fields: "id"\)\s+@key\(fields: "imei"\)\s+@key\(fields: "serialNumber"\)/,
     );
-    expect(sdl).toMatch(/type User\s+@key\(fields: "userId"\)/);
+    expect(sdl).toMatch(/type User implements Node\s+@key\(fields: "userId"\)/);
     expect(sdl).toMatch(/type App\s+@key\(fields: "id", resolvable: false\)/);
-    expect(sdl).toMatch(/type UploadJob\s+@key\(fields: "id"\)/);
+    expect(sdl).toMatch(/type UploadJob implements Node\s+@key\(fields: "id"\)/);
     expect(sdl.trim()).toBe((await readFile('schema/schema.graphql', 'utf8')).trim());
   });
 
@@ -84,7 +85,7 @@ describe('a supergraph of Fleetgraph and a helpdesk subgraph behind @apollo/gate
     ]);
     expect(composed.errors ?? []).toEqual([]);
     const gateway = new ApolloServer({
-      gateway: new ApolloGateway({ supergraphSdl: composed.supergraphSdl! }),
+      gateway: new ApolloGateway({ supergraphSdl: forApolloGateway(composed.supergraphSdl!) }),
     });
     const { url } = await startStandaloneServer(gateway, { listen: { port: 0, host: '127.0.0.1' } });
     try {

@@ -18,7 +18,9 @@ describe('supergraph.yaml', () => {
       /FLEETGRAPH @join__graph\(name: "fleetgraph", url: "http:\/\/localhost:4000\/graphql"\)/,
     );
     expect(sdl).toMatch(/HELPDESK @join__graph\(name: "helpdesk", url: "http:\/\/localhost:4010\/graphql"\)/);
-    expect(sdl).toMatch(/type Device\s+@join__type\(graph: FLEETGRAPH, key: "id"\)/);
+    expect(sdl).toMatch(
+      /type Device implements Node\s+@join__implements\(graph: FLEETGRAPH, interface: "Node"\)\s+@join__type\(graph: FLEETGRAPH, key: "id"\)/,
+    );
     expect(sdl.trim()).toBe((await readFile(SUPERGRAPH_SDL, 'utf8')).trim());
   });
 });

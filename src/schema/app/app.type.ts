@@ -8,9 +8,12 @@ export class App {
   @Field(() => ID, { description: "Box's app guid." })
   id: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The app's name in Box; null when Box gives none." })
   name: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: "The app's description in Box; null when Box gives none.",
+  })
   description: string | null;
 }

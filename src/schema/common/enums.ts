@@ -38,3 +38,42 @@ registerEnumType(ManagementStatusEnum, {
     LICENSE_EXPIRED: { description: 'BL: blocked because the license expired.' },
   },
 });
+
+export enum DevicePlatformEnum {
+  ANDROID = 'ANDROID',
+  IOS = 'IOS',
+  WINDOWS = 'WINDOWS',
+  OTHER = 'OTHER',
+}
+registerEnumType(DevicePlatformEnum, {
+  name: 'DevicePlatform',
+  description:
+    "A device's operating system family, read from Knox Manage's platform code (ManagedDevice.platformCode keeps the code itself).",
+  valuesConfig: {
+    ANDROID: { description: 'Android (Knox Manage code A).' },
+    IOS: { description: 'iOS or iPadOS (Knox Manage code I).' },
+    WINDOWS: { description: 'Windows (Knox Manage code W).' },
+    OTHER: {
+      description:
+        'A code the Knox Manage API reference does not document (see platformCode). Not usable as a filter.',
+    },
+  },
+});
+
+export enum DeviceOwnershipEnum {
+  BYOD = 'BYOD',
+  COPE = 'COPE',
+  COMPANY_OWNED = 'COMPANY_OWNED',
+  OTHER = 'OTHER',
+}
+registerEnumType(DeviceOwnershipEnum, {
+  name: 'DeviceOwnership',
+  description:
+    "Who owns a device and how it is enrolled, read from Knox Manage's ownership code (ManagedDevice.ownershipCode keeps the code itself).",
+  valuesConfig: {
+    BYOD: { description: "Bring your own device: the employee's own device (Knox Manage code E)." },
+    COPE: { description: 'Corporate-owned, personally enabled (Knox Manage code EC).' },
+    COMPANY_OWNED: { description: 'Owned by the company, for work use (Knox Manage code C).' },
+    OTHER: { description: 'A code the Knox Manage API reference does not document (see ownershipCode).' },
+  },
+});

@@ -1,30 +1,38 @@
 import { DateTimeResolver } from 'graphql-scalars';
 import { Field, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { ManagementStatusEnum, UpstreamEnum } from '../common/enums.js';
+import { DevicePlatformEnum, ManagementStatusEnum, UpstreamEnum } from '../common/enums.js';
 import { PageInfo } from '../common/page-info.type.js';
 import { Device } from './device.type.js';
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({
+  description: 'One device of a page, with the cursor that pages on after it.',
+  simpleResolvers: true,
+})
 export class DeviceEdge {
-  @Field(() => String)
+  @Field(() => String, {
+    description:
+      'Opaque; pass it as `after` to list the devices after this one. Valid only for the listing (and filter) it came from.',
+  })
   cursor: string;
 
-  @Field(() => Device)
+  @Field(() => Device, { description: 'The device at this position of the listing.' })
   node: Device;
 }
 
 @ObjectType({ description: 'A page of devices (Relay connection).', simpleResolvers: true })
 export class DeviceConnection {
-  @Field(() => [DeviceEdge])
+  @Field(() => [DeviceEdge], {
+    description: 'The devices of this page, in listing order; empty past the end.',
+  })
   edges: DeviceEdge[];
 
-  @Field(() => PageInfo)
+  @Field(() => PageInfo, { description: 'Whether more devices follow, and the cursor to ask for them with.' })
   pageInfo: PageInfo;
 
   @Field(() => Int, {
     nullable: true,
     description:
-      'How many devices the whole listing holds (all pages). Counted by the fleet index: null, with a FLEET_INDEX_UNAVAILABLE error, while it is off or not yet synced.',
+      "How many devices the whole listing holds (all pages). Query.devices: counted by the fleet index, so null, with a FLEET_INDEX_UNAVAILABLE error, while it is off or not yet synced. User.devices: the length of Knox Manage's list of the user's devices. UploadJob.devices: not counted (null, with that error).",
   })
   totalCount: number | null;
 }
@@ -57,11 +65,12 @@ export class DeviceFilterInput {
   })
   model?: string;
 
-  @Field(() => String, {
+  @Field(() => DevicePlatformEnum, {
     nullable: true,
-    description: 'Only this Knox Manage platform code. Fleet index only.',
+    description:
+      'Only Knox Manage devices of this platform (ManagedDevice.platform). OTHER is refused (BAD_USER_INPUT): it stands for every code Knox Manage does not document, not one code. Fleet index only.',
   })
-  platform?: string;
+  platform?: DevicePlatformEnum;
 
   @Field(() => DateTimeResolver, {
     nullable: true,
@@ -94,7 +103,7 @@ registerEnumType(DeviceOrderField, {
     NAME: { description: "Box's name for the device, else Knox Manage's." },
     STATUS: { description: 'Knox Manage status.' },
     LAST_CONNECTED_AT: {
-      description: 'When Knox Manage last saw the device (see DeviceFilter.notSeenSince).',
+      description: 'When Knox Manage last saw the device (see DeviceFilterInput.notSeenSince).',
     },
   },
 });
@@ -103,14 +112,24 @@ export enum OrderDirection {
   ASC = 'ASC',
   DESC = 'DESC',
 }
-registerEnumType(OrderDirection, { name: 'OrderDirection' });
+registerEnumType(OrderDirection, {
+  name: 'OrderDirection',
+  description: 'Which way a listing is sorted.',
+  valuesConfig: {
+    ASC: { description: 'Ascending: A to Z, oldest first; devices without the value come first.' },
+    DESC: { description: 'Descending: Z to A, newest first; devices without the value come last.' },
+  },
+});
 
 @InputType({ description: 'The order of a device listing. Needs the fleet index.' })
 export class DeviceOrder {
-  @Field(() => DeviceOrderField)
+  @Field(() => DeviceOrderField, { description: 'What the devices are sorted by.' })
   field: DeviceOrderField;
 
-  @Field(() => OrderDirection, { defaultValue: OrderDirection.ASC })
+  @Field(() => OrderDirection, {
+    defaultValue: OrderDirection.ASC,
+    description: 'Ascending unless given; ties are broken by device id in the same direction.',
+  })
   direction: OrderDirection;
 }
 
@@ -119,7 +138,7 @@ export class CountByValue {
   @Field(() => String, { nullable: true, description: 'Null: the APIs do not say.' })
   value: string | null;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'How many of the counted devices have this value.' })
   count: number;
 }
 
@@ -146,7 +165,10 @@ export class FleetSummary {
 
 @InputType({ description: 'Changes to a device in Box; absent fields stay as they are.' })
 export class DeviceAccessInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: "The device's new friendly name in Box (BoxDevice.name); must not be empty.",
+  })
   name?: string;
 
   @Field(() => Boolean, {

@@ -16,6 +16,8 @@ import {
 import { SCOPES } from '../../domain/scopes.js';
 import { deviceIdOf, parseDeviceId } from '../../domain/device-ref.js';
 import type { DeviceLookup, DeviceRef } from '../../domain/device-ref.js';
+import { platformCodeOf } from '../../domain/managed-device-codes.js';
+import type { DevicePlatform } from '../../domain/managed-device-codes.js';
 import type {
   DeviceApp,
   DeviceRegistration,
@@ -53,12 +55,42 @@ export interface DeviceConnectionValue {
   totalCount?: () => Promise<number>;
 }
 
-/** The GraphQL filter in the index's terms: explicit nulls mean "not given", dates travel as ISO text. */
+/**
+ * The GraphQL filter in the index's terms: explicit nulls mean "not given", dates travel as ISO text and
+ * a platform as the Knox Manage code the index holds.
+ */
 export function indexFilterOf(filter: DeviceFilterInput | undefined): DeviceIndexFilter {
   const given = Object.entries(filter ?? {}).filter(([, v]) => v !== undefined && v !== null);
   const out: Record<string, unknown> = Object.fromEntries(given);
   if (out.notSeenSince instanceof Date) out.notSeenSince = out.notSeenSince.toISOString();
+  if (typeof out.platform === 'string') {
+    const code = platformCodeOf(out.platform as DevicePlatform);
+    if (code === null)
+      throw badUserInput(
+        `filter.platform ${out.platform} names no single Knox Manage platform code: filter by ANDROID, IOS or WINDOWS`,
+        { argument: 'filter.platform' },
+      );
+    out.platform = code;
+  }
   return out as DeviceIndexFilter;
+}
+
+/**
+ * One device, read live like `device(...)`: the records the selection will need (`info`, through
+ * fragments, as under `node`) are read alongside KDMS's.
+ */
+export function findDevice(
+  loaders: GraphContext['loaders'],
+  lookup: DeviceLookup,
+  info: GraphQLResolveInfo,
+  onTypes?: readonly string[],
+): Promise<DeviceRef | null> {
+  const wanted = selectedFieldNames(info, onTypes);
+  return loaders.findDevice(lookup, {
+    management:
+      wanted.has('management') || wanted.has('users') || wanted.has('sources') || wanted.has('model'),
+    access: wanted.has('access') || wanted.has('apps') || wanted.has('users') || wanted.has('sources'),
+  });
 }
 
 /** Exactly one of id, imei or serialNumber. */
@@ -84,21 +116,23 @@ export class DeviceResolver {
   @Authorized(SCOPES.read)
   @Query(() => Device, {
     nullable: true,
-    description: 'One device by exactly one of its id, IMEI or serial number.',
+    description:
+      'One device by exactly one of its id, IMEI or serial number, read live from the three APIs. Null when none of them knows it; BAD_USER_INPUT unless exactly one argument is given.',
   })
   device(
     @Ctx() { loaders }: GraphContext,
     @Info() info: GraphQLResolveInfo,
-    @Arg('id', () => ID, { nullable: true }) id?: string,
-    @Arg('imei', () => String, { nullable: true }) imei?: string,
-    @Arg('serialNumber', () => String, { nullable: true }) serialNumber?: string,
+    @Arg('id', () => ID, { nullable: true, description: 'Device.id, as an earlier answer gave it.' })
+    id?: string,
+    @Arg('imei', () => String, { nullable: true, description: "The device's IMEI (15 digits)." })
+    imei?: string,
+    @Arg('serialNumber', () => String, {
+      nullable: true,
+      description: "The manufacturer's serial number, as KDMS, Knox Manage or Box records it.",
+    })
+    serialNumber?: string,
   ): Promise<DeviceRef | null> {
-    const wanted = selectedFieldNames(info);
-    return loaders.findDevice(lookupOf({ id, imei, serialNumber }), {
-      management:
-        wanted.has('management') || wanted.has('users') || wanted.has('sources') || wanted.has('model'),
-      access: wanted.has('access') || wanted.has('apps') || wanted.has('users') || wanted.has('sources'),
-    });
+    return findDevice(loaders, lookupOf({ id, imei, serialNumber }), info);
   }
 
   @Authorized(SCOPES.read)
@@ -110,7 +144,11 @@ export class DeviceResolver {
   async devices(
     @Ctx() { listings }: GraphContext,
     @Args(() => PagingArgs) { first, after }: PagingArgs,
-    @Arg('filter', () => DeviceFilterInput, { nullable: true }) filter?: DeviceFilterInput,
+    @Arg('filter', () => DeviceFilterInput, {
+      nullable: true,
+      description: 'Which devices to list; every device of every API when left out.',
+    })
+    filter?: DeviceFilterInput,
     @Arg('orderBy', () => DeviceOrder, {
       nullable: true,
       description: "Default: by device id with the fleet index; the APIs' own order without it.",
@@ -140,7 +178,11 @@ export class DeviceResolver {
   })
   fleetSummary(
     @Ctx() { listings }: GraphContext,
-    @Arg('filter', () => DeviceFilterInput, { nullable: true }) filter?: DeviceFilterInput,
+    @Arg('filter', () => DeviceFilterInput, {
+      nullable: true,
+      description: 'Which devices to count; the whole fleet when left out.',
+    })
+    filter?: DeviceFilterInput,
   ): Promise<FleetSummaryValue> {
     return listings.fleetSummary(indexFilterOf(filter));
   }
@@ -152,8 +194,11 @@ export class DeviceResolver {
   })
   async updateDeviceAccess(
     @Ctx() { loaders, writes }: GraphContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => DeviceAccessInput) input: DeviceAccessInput,
+    @Arg('id', () => ID, { description: 'Device.id of the device to change.' }) id: string,
+    @Arg('input', () => DeviceAccessInput, {
+      description: 'What to change; at least one field. Fields left out stay as they are.',
+    })
+    input: DeviceAccessInput,
   ): Promise<DeviceRef> {
     const lookup = parseDeviceId(id);
     if (!lookup) throw badUserInput(`"${id}" is not a device id`, { argument: 'id' });
@@ -274,11 +319,8 @@ export class DeviceResolver {
   }
 
   @Authorized(SCOPES.read)
-  @FieldResolver(() => [UpstreamEnum], {
-    nullable: true,
-    description:
-      'The APIs that know this device (asks each one). Null, with the error, when one cannot answer: never an incomplete list.',
-  })
+  // Type and description: Device.sources in device.type.ts.
+  @FieldResolver(() => [UpstreamEnum], { nullable: true })
   async sources(@Root() device: DeviceRef, @Ctx() { loaders }: GraphContext): Promise<Upstream[]> {
     const [registration, managed, access] = await Promise.all([
       loaders.registration(device),

@@ -8,6 +8,7 @@ import {
   Mutation,
   ObjectType,
   Field,
+  Int,
   Query,
   Resolver,
   Root,
@@ -30,22 +31,50 @@ import { requireScope } from '../auth-checker.js';
 import { badUserInput, notFound } from '../errors.js';
 import { DeviceBatchInput, UploadJob, UploadJobStatusEnum } from './upload-job.type.js';
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({
+  description: 'One upload job of a page, with the cursor that pages on after it.',
+  simpleResolvers: true,
+})
 class UploadJobEdge {
-  @Field(() => String)
+  @Field(() => String, {
+    description:
+      'Opaque; pass it as `after` to list the jobs after this one. Valid only under the status filter it came from.',
+  })
   cursor: string;
 
-  @Field(() => UploadJob)
+  @Field(() => UploadJob, { description: 'The job at this position of the listing.' })
   node: UploadJob;
 }
 
 @ObjectType({ description: 'A page of upload jobs, newest first (Relay connection).', simpleResolvers: true })
 export class UploadJobConnection {
-  @Field(() => [UploadJobEdge])
+  @Field(() => [UploadJobEdge], { description: 'The jobs of this page, newest first; empty past the end.' })
   edges: UploadJobEdge[];
 
-  @Field(() => PageInfo)
+  @Field(() => PageInfo, { description: 'Whether more jobs follow, and the cursor to ask for them with.' })
   pageInfo: PageInfo;
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'How many jobs the whole listing holds (all pages, under the same status filter), counted by the job store. Null when that store cannot count without reading every job: a status filter with jobs kept in Redis (CACHE_URL).',
+  })
+  totalCount: number | null;
+}
+
+/** The listing's page, and its count, worked out only when `totalCount` is asked for. */
+export interface UploadJobConnectionValue {
+  edges: Array<{ cursor: string; node: UploadJobValue }>;
+  pageInfo: PageInfo;
+  totalCount: () => Promise<number | null>;
+}
+
+@Resolver(() => UploadJobConnection)
+export class UploadJobConnectionResolver {
+  @FieldResolver(() => Int, { nullable: true })
+  totalCount(@Root() connection: UploadJobConnectionValue): Promise<number | null> {
+    return connection.totalCount();
+  }
 }
 
 @Resolver(() => UploadJob)
@@ -53,9 +82,13 @@ export class UploadJobResolver {
   @Authorized(SCOPES.read)
   @Query(() => UploadJob, {
     nullable: true,
-    description: "An upload or delete job by its id, or by KDMS's uploadId.",
+    description: "An upload or delete job by its id, or by KDMS's uploadId; null when no job has either.",
   })
-  uploadJob(@Ctx() { jobs }: GraphContext, @Arg('id', () => ID) id: string): Promise<UploadJobValue | null> {
+  uploadJob(
+    @Ctx() { jobs }: GraphContext,
+    @Arg('id', () => ID, { description: "UploadJob.id, or KDMS's uploadId of the job (UploadJob.uploadId)." })
+    id: string,
+  ): Promise<UploadJobValue | null> {
     return jobs.get(id);
   }
 
@@ -65,8 +98,12 @@ export class UploadJobResolver {
   async uploadJobs(
     @Ctx() { jobs }: GraphContext,
     @Args(() => PagingArgs) { first, after }: PagingArgs,
-    @Arg('status', () => UploadJobStatusEnum, { nullable: true }) status?: UploadJobStatusEnum,
-  ) {
+    @Arg('status', () => UploadJobStatusEnum, {
+      nullable: true,
+      description: 'Only jobs in this status; every job when left out.',
+    })
+    status?: UploadJobStatusEnum,
+  ): Promise<UploadJobConnectionValue> {
     // A cursor pages the list it came from, under the status filter it was issued for.
     const binding: CursorBinding = { list: 'uploadJobs', scope: { kind: 'status', value: status ?? '' } };
     const offset = decodeOffsetCursor(after, binding);
@@ -81,6 +118,7 @@ export class UploadJobResolver {
         edges.map((e) => e.cursor),
         page.hasMore,
       ),
+      totalCount: () => jobs.count(status ?? null),
     };
   }
 
@@ -91,7 +129,10 @@ export class UploadJobResolver {
   })
   uploadDevices(
     @Ctx() context: GraphContext,
-    @Arg('input', () => DeviceBatchInput) input: DeviceBatchInput,
+    @Arg('input', () => DeviceBatchInput, {
+      description: 'The devices to upload and the services to register them for.',
+    })
+    input: DeviceBatchInput,
   ): Promise<UploadJobValue> {
     return submit(context, 'UPLOAD', input);
   }
@@ -102,7 +143,10 @@ export class UploadJobResolver {
   })
   deleteDevices(
     @Ctx() context: GraphContext,
-    @Arg('input', () => DeviceBatchInput) input: DeviceBatchInput,
+    @Arg('input', () => DeviceBatchInput, {
+      description: 'The devices to delete and the services to remove them from.',
+    })
+    input: DeviceBatchInput,
   ): Promise<UploadJobValue> {
     return submit(context, 'DELETE', input);
   }
@@ -114,7 +158,11 @@ export class UploadJobResolver {
     // type-graphql checks @Authorized per event; the scope is checked here before anything is watched.
     subscribe: ({ args, context }) => watchJob(context as GraphContext, String(args.id)),
   })
-  uploadJobChanged(@Root() job: UploadJobValue, @Arg('id', () => ID) _id: string): UploadJobValue {
+  uploadJobChanged(
+    @Root() job: UploadJobValue,
+    @Arg('id', () => ID, { description: "UploadJob.id (or KDMS's uploadId) of the job to follow." })
+    _id: string,
+  ): UploadJobValue {
     return job;
   }
 

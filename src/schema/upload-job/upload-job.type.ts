@@ -1,11 +1,19 @@
 import { DateTimeResolver } from 'graphql-scalars';
 import { Directive, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../node/node.type.js';
 
 export enum UploadJobOperationEnum {
   UPLOAD = 'UPLOAD',
   DELETE = 'DELETE',
 }
-registerEnumType(UploadJobOperationEnum, { name: 'UploadJobOperation' });
+registerEnumType(UploadJobOperationEnum, {
+  name: 'UploadJobOperation',
+  description: 'What an upload job does to its devices in KDMS.',
+  valuesConfig: {
+    UPLOAD: { description: 'Registers the devices with KDMS for the target services (devices/upload).' },
+    DELETE: { description: 'Removes the devices from KDMS (devices/delete).' },
+  },
+});
 
 export enum UploadJobStatusEnum {
   UNCONFIRMED = 'UNCONFIRMED',
@@ -16,6 +24,8 @@ export enum UploadJobStatusEnum {
 }
 registerEnumType(UploadJobStatusEnum, {
   name: 'UploadJobStatus',
+  description:
+    'Where an upload or delete job is: UNCONFIRMED or PENDING while open, then COMPLETED, PARTIALLY_COMPLETED or FAILED once settled (a settled job never changes again).',
   valuesConfig: {
     UNCONFIRMED: {
       description:
@@ -59,19 +69,25 @@ export class DeviceFailure {
   @Field(() => String, { description: 'The IMEI or serial number as submitted.' })
   identifier: string;
 
-  @Field(() => String, { description: "KDMS's error code, e.g. IMEI_EXIST_IN_DIFFERENT_ACCOUNT." })
+  @Field(() => String, {
+    description:
+      "KDMS's error code (e.g. IMEI_EXIST_IN_DIFFERENT_ACCOUNT), or Fleetgraph's: NOT_REGISTERED or STILL_REGISTERED when a read of KDMS settled the job, NOT_REPORTED when KDMS's callback left the device out, UNKNOWN when it gave no code.",
+  })
   code: string;
 
-  @Field(() => String)
+  @Field(() => String, {
+    description:
+      "KDMS's explanation of the failure as it sent it (possibly empty), or Fleetgraph's with Fleetgraph's codes.",
+  })
   message: string;
 }
 
 @Directive('@key(fields: "id")')
-@ObjectType({ description: 'An asynchronous upload or delete of devices in KDMS.' })
-export class UploadJob {
+@ObjectType({ description: 'An asynchronous upload or delete of devices in KDMS.', implements: Node })
+export class UploadJob implements Node {
   @Field(() => ID, {
     description:
-      "Fleetgraph's id for the job, made when it is recorded, before KDMS is called. (Jobs recorded by earlier versions carry KDMS's uploadId here; uploadJob(id) finds a job by either.)",
+      "Fleetgraph's id for the job (a UUID), made when it is recorded, before KDMS is called; globally unique, so node(id) finds the job by it too. (Jobs recorded by earlier versions carry KDMS's uploadId here; uploadJob(id) finds a job by either.)",
   })
   id: string;
 
@@ -84,13 +100,19 @@ export class UploadJob {
   @Field(() => String, { nullable: true, description: 'The idempotency key the job was submitted with.' })
   idempotencyKey: string | null;
 
-  @Field(() => UploadJobOperationEnum)
+  @Field(() => UploadJobOperationEnum, {
+    description: 'Whether the job uploads devices to KDMS or deletes them.',
+  })
   operation: UploadJobOperationEnum;
 
-  @Field(() => UploadJobStatusEnum)
+  @Field(() => UploadJobStatusEnum, {
+    description: 'Where the job is now; uploadJobChanged sends every change.',
+  })
   status: UploadJobStatusEnum;
 
-  @Field(() => [TargetServiceEnum])
+  @Field(() => [TargetServiceEnum], {
+    description: 'The Knox services the job names, as submitted (each once).',
+  })
   targetServices: TargetServiceEnum[];
 
   @Field(() => Int, { description: 'Distinct devices submitted.' })
@@ -105,16 +127,25 @@ export class UploadJob {
   @Field(() => Int, { nullable: true, description: 'Devices that failed; null until the job settles.' })
   failed: number | null;
 
-  @Field(() => [DeviceFailure])
+  @Field(() => [DeviceFailure], {
+    description:
+      'One entry per device KDMS refused, with its reason. Empty while the job is open and when every device succeeded.',
+  })
   failures: DeviceFailure[];
 
   @Field(() => UploadJobSettlementEnum, { nullable: true, description: 'Null until the job settles.' })
   settledBy: UploadJobSettlementEnum | null;
 
-  @Field(() => DateTimeResolver)
+  @Field(() => DateTimeResolver, {
+    description: 'When Fleetgraph recorded the job, just before calling KDMS.',
+  })
   submittedAt: string;
 
-  @Field(() => DateTimeResolver, { nullable: true })
+  @Field(() => DateTimeResolver, {
+    nullable: true,
+    description:
+      "When the job settled: the time of KDMS's callback event, or when Fleetgraph read KDMS. Null until the job settles.",
+  })
   completedAt: string | null;
 }
 
@@ -129,7 +160,11 @@ export class DeviceBatchInput {
   })
   serialNumbers?: string[] | null;
 
-  @Field(() => [TargetServiceEnum], { defaultValue: [TargetServiceEnum.KAI] })
+  @Field(() => [TargetServiceEnum], {
+    defaultValue: [TargetServiceEnum.KAI],
+    description:
+      'The Knox services to register the devices for (upload) or remove them from (delete); at least one. KAI when left out.',
+  })
   targetServices: TargetServiceEnum[];
 
   @Field(() => String, {

@@ -8,7 +8,16 @@ export enum UpstreamStatusEnum {
   UP = 'UP',
   DOWN = 'DOWN',
 }
-registerEnumType(UpstreamStatusEnum, { name: 'UpstreamStatus' });
+registerEnumType(UpstreamStatusEnum, {
+  name: 'UpstreamStatus',
+  description: "The outcome of an API's health check.",
+  valuesConfig: {
+    UP: { description: 'The check call succeeded: the API is reachable and accepts Fleetgraph credentials.' },
+    DOWN: {
+      description: 'The check call failed (unreachable, credentials refused, an error); message says why.',
+    },
+  },
+});
 
 @ObjectType({
   description:
@@ -41,16 +50,19 @@ export class UpstreamSync {
   simpleResolvers: true,
 })
 export class UpstreamHealth {
-  @Field(() => UpstreamEnum)
+  @Field(() => UpstreamEnum, { description: 'The API checked.' })
   upstream: UpstreamEnum;
 
-  @Field(() => UpstreamStatusEnum)
+  @Field(() => UpstreamStatusEnum, { description: 'Whether the check call succeeded.' })
   status: UpstreamStatusEnum;
 
-  @Field(() => Int, { description: 'How long the check took.' })
+  @Field(() => Int, { description: 'How long the check call took, in milliseconds.' })
   latencyMs: number;
 
-  @Field(() => String, { nullable: true, description: 'Why it is down.' })
+  @Field(() => String, {
+    nullable: true,
+    description: "Why it is DOWN: the failure's message. Null when UP.",
+  })
   message: string | null;
 
   @Field(() => UpstreamSync, {
@@ -63,7 +75,10 @@ export class UpstreamHealth {
 @Resolver()
 export class UpstreamHealthResolver {
   @Authorized(SCOPES.read)
-  @Query(() => [UpstreamHealth], { description: 'Checks each API with one cheap authenticated call.' })
+  @Query(() => [UpstreamHealth], {
+    description:
+      'Checks each API now with one cheap authenticated call (KDMS getDevices of one, a Knox Manage user read, a Box device read), and reports the fleet index sync state of each.',
+  })
   upstreams(@Ctx() { health }: GraphContext): Promise<UpstreamHealthReport[]> {
     return health();
   }

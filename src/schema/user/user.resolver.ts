@@ -17,6 +17,7 @@ import {
 import type { GraphQLResolveInfo } from 'graphql';
 import { SCOPES } from '../../domain/scopes.js';
 import { refFromManaged } from '../../domain/device-ref.js';
+import { userNodeIdOf } from '../../domain/node-id.js';
 import type { FleetUser } from '../../domain/fleet.js';
 import { decodeOffsetCursor, encodeOffsetCursor } from '../../loaders/cursor.js';
 import type { CursorBinding } from '../../loaders/cursor.js';
@@ -32,30 +33,62 @@ import type { UserRef } from './user.type.js';
 
 const USERS: CursorBinding = { list: 'users' };
 
-@ObjectType({ simpleResolvers: true })
+/** Fields a selection may ask for without Knox Manage: what the caller already named the user by. */
+const NAMED_BY_CALLER = new Set(['id', 'userId', '__typename']);
+
+/**
+ * A Knox Manage user as `user(userId)` and `node(id)` find one: null when Knox Manage does not know the
+ * user. When Knox Manage could not say, its fields carry that error on their own paths (the loaders keep
+ * the failure for the request); a selection of the ids alone has no such field, and an answer without an
+ * error would claim the user exists, so the error goes on the user itself.
+ */
+export async function findUser(
+  loaders: GraphContext['loaders'],
+  userId: string,
+  info: GraphQLResolveInfo,
+  onTypes?: readonly string[],
+): Promise<UserRef | null> {
+  const exists = await loaders.userExists(userId);
+  if (exists instanceof Error) {
+    if ([...selectedFieldNames(info, onTypes)].every((f) => NAMED_BY_CALLER.has(f))) throw exists;
+    return { userId };
+  }
+  return exists ? { userId } : null;
+}
+
+@ObjectType({
+  description: 'One user of a page, with the cursor that pages on after it.',
+  simpleResolvers: true,
+})
 class UserEdge {
-  @Field(() => String)
+  @Field(() => String, {
+    description: 'Opaque; pass it as `after` to list the users after this one.',
+  })
   cursor: string;
 
-  @Field(() => User)
+  @Field(() => User, { description: 'The user at this position of the listing.' })
   node: User;
 }
 
 @ObjectType({ description: 'A page of users (Relay connection).', simpleResolvers: true })
 export class UserConnection {
-  @Field(() => [UserEdge])
+  @Field(() => [UserEdge], { description: "The users of this page, in Knox Manage's order." })
   edges: UserEdge[];
 
-  @Field(() => PageInfo)
+  @Field(() => PageInfo, { description: 'Whether more users follow, and the cursor to ask for them with.' })
   pageInfo: PageInfo;
 
-  @Field(() => Int, { description: 'Users in Knox Manage.' })
+  @Field(() => Int, {
+    description: 'How many users Knox Manage holds (all pages), as its user list reports them.',
+  })
   totalCount: number;
 }
 
 @ObjectType({ description: "The outcome of checking a user's password with Knox Manage." })
 export class AuthenticationResult {
-  @Field(() => Boolean)
+  @Field(() => Boolean, {
+    description: 'True when Knox Manage accepted the user id and password (auth/authenticate).',
+  })
   authenticated: boolean;
 
   @Field(() => User, { nullable: true, description: 'The user, when authenticated.' })
@@ -73,21 +106,12 @@ export class UserResolver {
     description:
       'A Knox Manage user. When Knox Manage cannot answer, the user asked for is returned with the error on each field Knox Manage holds.',
   })
-  async user(
+  user(
     @Ctx() { loaders }: GraphContext,
     @Info() info: GraphQLResolveInfo,
-    @Arg('userId', () => ID) userId: string,
+    @Arg('userId', () => ID, { description: "Knox Manage's user id (User.userId)." }) userId: string,
   ): Promise<UserRef | null> {
-    const exists = await loaders.userExists(userId);
-    if (exists instanceof Error) {
-      // Knox Manage could not say. Its fields will carry that error on their own paths (the loaders keep
-      // the failure for the request); a selection of the id alone has no such field, and an answer without
-      // an error would claim the user exists, so the error goes on `user` itself.
-      const fields = [...selectedFieldNames(info)].filter((f) => f !== 'userId' && f !== '__typename');
-      if (fields.length === 0) throw exists;
-      return { userId };
-    }
-    return exists ? { userId } : null;
+    return findUser(loaders, userId, info);
   }
 
   @Authorized(SCOPES.read)
@@ -120,8 +144,12 @@ export class UserResolver {
   })
   async authenticateUser(
     @Ctx() { writes }: GraphContext,
-    @Arg('userId', () => ID) userId: string,
-    @Arg('password', () => String) password: string,
+    @Arg('userId', () => ID, { description: "Knox Manage's user id (User.userId)." }) userId: string,
+    @Arg('password', () => String, {
+      description:
+        "The user's Knox Manage password, passed straight to Knox Manage; never stored, cached or logged.",
+    })
+    password: string,
   ): Promise<AuthenticationResult> {
     const outcome = await writes.authenticateUser(userId, password);
     if (outcome.kind === 'INVALID_INPUT')
@@ -135,6 +163,12 @@ export class UserResolver {
       user: { userId: outcome.user.userId, email: outcome.user.email },
       message: null,
     };
+  }
+
+  // Derived from userId, which needs no scope either: what the caller named the user by.
+  @FieldResolver(() => ID)
+  id(@Root() user: UserRef): string {
+    return userNodeIdOf(user.userId);
   }
 
   @Authorized(SCOPES.read)

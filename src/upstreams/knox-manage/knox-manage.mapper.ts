@@ -41,6 +41,7 @@ export function toManagedDevice(device: DeviceRecord): ManagedDevice {
     model: device.deviceModel,
     modelName: device.deviceModelKind,
     platform: device.platform,
+    ownership: device.ownerShip,
     // List rows carry no last connection in the spec (only DeviceDetail does); some deployments send it.
     lastConnectedAt: device.lastConnectionDate,
     updatedAt: device.updated,

@@ -47,7 +47,7 @@ beforeEach(() => stubs.resetCalls());
 const DEVICE = `query ($imei: String) { device(imei: $imei) {
   id imei serialNumber model sources
   registration { deviceId customerId }
-  management { deviceId mobileId status }
+  management { deviceId mobileId status platform platformCode ownership ownershipCode }
   access { guid cuid name loginBlocked purgeAppDataOnNextLogin }
 } }`;
 
@@ -66,10 +66,15 @@ const uncalledApis = (): string[] =>
     .filter(([, n]) => n === 0)
     .map(([api]) => api);
 
+// The stubs send the published codes (platform "A", ownerShip "C"); the graph reads them into words.
 const management = (d: StubDevice) => ({
   deviceId: d.knoxManage!.deviceId,
   mobileId: d.knoxManage!.mobileId,
   status: 'ACTIVATED',
+  platform: 'ANDROID',
+  platformCode: 'A',
+  ownership: 'COMPANY_OWNED',
+  ownershipCode: 'C',
 });
 const access = (d: StubDevice) => ({
   guid: d.box!.guid,

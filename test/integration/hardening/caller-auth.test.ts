@@ -31,6 +31,7 @@ const OPERATIONS: Array<[name: string, scope: string, query: () => string]> = [
   ['devices', SCOPES.read, () => '{ devices(first: 1) { edges { cursor } } }'],
   ['user', SCOPES.read, () => `{ user(userId: "${emulators.fleet.users[0]!.userId}") { userId } }`],
   ['users', SCOPES.read, () => '{ users(first: 1) { totalCount } }'],
+  ['node', SCOPES.read, () => `{ node(id: "${deviceIdOf(device())}") { id } }`],
   ['uploadJob', SCOPES.read, () => '{ uploadJob(id: "x") { id } }'],
   ['uploadJobs', SCOPES.read, () => '{ uploadJobs(first: 1) { edges { cursor } } }'],
   ['upstreams', SCOPES.read, () => '{ upstreams { status } }'],
