@@ -23,15 +23,20 @@ WORKDIR /app
 # --- build: every dependency, then tsc -p tsconfig.build.json -> dist/ ---------------------------------------
 FROM toolchain AS build
 COPY package.json package-lock.json ./
+# The lockfile names the workspace package: without its package.json npm would drop it from the install.
+COPY packages/client/package.json ./packages/client/
 # `npm install` honours the lockfile; `npm ci` fails on registries without every platform's binaries.
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The trusted-documents manifest (PERSISTED_DOCUMENTS): `npm run build` copies it to dist/.
+COPY packages/client/src/generated/persisted-documents.json ./packages/client/src/generated/
 RUN npm run build
 
 # --- prod-deps: what `npm install --omit=dev` installs, native modules built for this Node -------------------
 FROM toolchain AS prod-deps
 COPY package.json package-lock.json ./
+COPY packages/client/package.json ./packages/client/
 RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # --- runtime ---------------------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ export default tseslint.config(
       'coverage/**',
       'src/generated/**',
       'test/generated/**',
+      'packages/client/src/generated/**',
+      'packages/client/dist/**',
     ],
   },
   js.configs.recommended,

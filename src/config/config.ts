@@ -119,6 +119,11 @@ export interface FleetgraphConfig {
    * only; `off` = no page.
    */
   explorer: ExplorerMode;
+  /**
+   * Trusted documents (src/server/persisted-documents.ts): `off`, `allow` (a known hash alone runs its
+   * document), `require` (only the manifest's documents run); `file` null = the manifest shipped with the build.
+   */
+  persistedDocuments: { mode: PersistedDocumentsMode; file: string | null };
   /** Which browser pages of other origins may call /graphql (src/server/cors.ts). */
   cors: CorsConfig;
   limits: QueryLimits;
@@ -157,6 +162,9 @@ export interface FleetgraphConfig {
     pollIntervalMs: number;
   };
 }
+
+export const PERSISTED_DOCUMENTS_MODES = ['off', 'allow', 'require'] as const;
+export type PersistedDocumentsMode = (typeof PERSISTED_DOCUMENTS_MODES)[number];
 
 export const EXPLORER_MODES = ['auto', 'sandbox', 'graphiql', 'off'] as const;
 export type ExplorerMode = (typeof EXPLORER_MODES)[number];
@@ -348,6 +356,7 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     auth: null,
     introspection: false,
     explorer: 'off',
+    persistedDocuments: { mode: 'off', file: null },
     cors: { origins: [], loopback: false, credentials: false },
     limits: {
       maxDepth: int('MAX_QUERY_DEPTH', 15, 2, 100),
@@ -404,6 +413,22 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
         : production
           ? 'off'
           : 'auto';
+  const persisted = text('PERSISTED_DOCUMENTS');
+  if (persisted !== undefined && !(PERSISTED_DOCUMENTS_MODES as readonly string[]).includes(persisted))
+    problems.push(
+      `PERSISTED_DOCUMENTS must be one of ${PERSISTED_DOCUMENTS_MODES.join(', ')}, got "${persisted}"`,
+    );
+  config.persistedDocuments = {
+    // `allow`, not `require`, in production: callers other than the client package (scripts, the explorer,
+    // other teams' queries) keep working until an operator opts in to `require`.
+    mode:
+      persisted !== undefined && (PERSISTED_DOCUMENTS_MODES as readonly string[]).includes(persisted)
+        ? (persisted as PersistedDocumentsMode)
+        : production
+          ? 'allow'
+          : 'off',
+    file: text('PERSISTED_DOCUMENTS_FILE') ?? null,
+  };
   config.cors = {
     origins: corsOrigins(text('CORS_ORIGINS'), problems),
     // Pages on this machine (a frontend's dev server) may call a development graph unless CORS_ORIGINS says.

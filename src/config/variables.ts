@@ -418,6 +418,21 @@ export const VARIABLES = {
       "what a browser gets at the graph URL: `auto` = Apollo Sandbox from Apollo's CDN, switching by itself to the GraphiQL bundled in Fleetgraph's build where the CDN cannot be reached; `sandbox` or `graphiql` = only that one; `off` = none ([docs/explorer.md](docs/explorer.md))",
     example: 'off',
   },
+  PERSISTED_DOCUMENTS: {
+    group: 'limits',
+    default: 'off',
+    defaultNote: 'production: `allow`',
+    meaning:
+      "trusted documents from the manifest codegen writes for `@fleetgraph/client`: `off` = any document; `allow` = any document, and a known hash alone runs its document; `require` = only documents in the manifest (others get `PERSISTED_QUERY_NOT_IN_LIST`), except a federation router's `_entities`/`_service` queries from an authenticated caller",
+    example: 'require',
+  },
+  PERSISTED_DOCUMENTS_FILE: {
+    group: 'limits',
+    defaultNote:
+      "the manifest in the build (`dist/persisted-documents.json`, or the client package's in a checkout)",
+    meaning:
+      'the trusted-documents manifest (`{ "<sha256>": "<document>" }`) that `PERSISTED_DOCUMENTS` reads',
+  },
   GRAPHQL_SANDBOX: {
     group: 'limits',
     defaultNote: '— (`EXPLORER` decides)',

@@ -46,6 +46,11 @@ import type { ExplorerPageMode } from './explorer/explorer-page.js';
 import { createUpstreams } from './create-upstreams.js';
 import { MAX_HEADER_BYTES, headerBytes, httpErrorHandler, refuseLargeHeaders } from './http-errors.js';
 import type { Upstreams } from './create-upstreams.js';
+import {
+  checkSubscribePayload,
+  loadPersistedDocuments,
+  persistedDocumentsMiddleware,
+} from './persisted-documents.js';
 import { QueryLimitError, QueryLimiter } from './query-limits.js';
 import { WEBHOOK_PATH, webhookRouter } from './webhook-route.js';
 import { openFleetIndex, refreshFromJob } from '../fleet-index/create-fleet-index.js';
@@ -226,6 +231,8 @@ export async function createFleetgraphServer({
   }
   const metrics = createMetrics();
   const queryLimiter = new QueryLimiter(schema, config.limits);
+  // Read once: a missing or tampered manifest refuses to start rather than refusing every request.
+  const persistedDocuments = loadPersistedDocuments(config.persistedDocuments);
   // Null (and nothing loaded) unless OTEL_EXPORTER_OTLP_ENDPOINT is set or a test passes an exporter.
   const tracing = await startTracing({
     ...config.tracing,
@@ -367,6 +374,9 @@ export async function createFleetgraphServer({
           ),
         ),
       onSubscribe: (_ctx, _id, payload) => {
+        // First: a hash-only subscription gets its document here, before the limits read it.
+        const untrusted = checkSubscribePayload(persistedDocuments, payload);
+        if (untrusted) return untrusted;
         try {
           queryLimiter.check(payload.query, payload.variables ?? undefined);
           return undefined;
@@ -563,6 +573,19 @@ export async function createFleetgraphServer({
     // First of the operation's steps, so refused requests are traced too; everything after runs inside its span.
     ...(tracing ? [tracing.middleware] : []),
     express.json({ limit: config.limits.maxRequestBytes }),
+    // Before the limits: a hash-only request gets its document here, and the limits then check that document.
+    persistedDocumentsMiddleware(persistedDocuments, {
+      mayRoute: async (authorization) => {
+        if (!authenticator) return true;
+        try {
+          // null = no Authorization header: an anonymous caller is not a router.
+          return (await authenticator.authenticate(authorization)) !== null;
+        } catch {
+          return false;
+        }
+      },
+      onRefused: (reason) => logger.warn(reason, 'document refused: not in the trusted-documents manifest'),
+    }),
     limits,
     expressMiddleware(apollo, {
       context: async ({ req, res }: { req: IncomingMessage; res: Response }) => {

@@ -107,6 +107,14 @@ describe('the production tree (dist/ and production dependencies only, as in the
     );
     for (const file of ['package.json', 'package-lock.json'])
       await copyFile(join(REPO, file), join(tree, file));
+    // As the Dockerfile: the workspace package's package.json keeps the lockfile's workspace entries, and
+    // `npm run build` puts the trusted-documents manifest beside dist/ (PERSISTED_DOCUMENTS is `allow` here).
+    await mkdir(join(tree, 'packages/client'), { recursive: true });
+    await copyFile(join(REPO, 'packages/client/package.json'), join(tree, 'packages/client/package.json'));
+    await copyFile(
+      join(REPO, 'packages/client/src/generated/persisted-documents.json'),
+      join(tree, 'dist/persisted-documents.json'),
+    );
     // --prefer-offline: the packages are in npm's cache from the repo's own install. JOBS=max: node-gyp
     // compiles better-sqlite3's sources in parallel (the same binary, sooner).
     await timed('npm install --omit=dev', () =>

@@ -11,11 +11,11 @@ describe('generated files', () => {
     expect(`${printed.trimEnd()}\n`).toBe(await readFile('schema/schema.graphql', 'utf8'));
   });
 
-  it('src/generated/fleetgraph-sdk.ts is what codegen.yml generates (run `npm run codegen`)', async () => {
+  it('src/generated/fleetgraph-sdk.ts is what codegen.ts generates (run `npm run codegen`)', async () => {
     // Codegen loads its plugins with require(), which jest's ESM sandbox cannot do: generate in a child process, in memory.
     const script = `
       import { generate, loadCodegenConfig } from '@graphql-codegen/cli';
-      const { config } = await loadCodegenConfig({ configFilePath: 'codegen.yml' });
+      const { config } = await loadCodegenConfig({ configFilePath: 'codegen.ts' });
       const outputs = await generate({ ...config, cwd: process.cwd(), silent: true }, false);
       process.stdout.write(outputs.find((o) => o.filename.endsWith('fleetgraph-sdk.ts')).content);`;
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
