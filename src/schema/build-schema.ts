@@ -47,6 +47,15 @@ const ENTITY_SCOPES = {
   UploadJob: [SCOPES.read],
 } as const satisfies Record<string, readonly string[]>;
 
+/**
+ * @apollo/subgraph adds `_Service` with an undescribed `sdl`; declared here with its description, it
+ * keeps the library's shape and is printed described like every other field.
+ */
+const SERVICE_TYPE = `type _Service {
+  """The subgraph SDL with its federation directives, as a router composes it."""
+  sdl: String
+}`;
+
 const referenceResolvers = {
   Device: {
     __resolveReference(
@@ -126,7 +135,7 @@ export async function buildFleetgraphSchema(): Promise<GraphQLSchema> {
     resolvers[type] = { ...resolvers[type], ...extra };
   return buildSubgraphSchema({
     typeDefs: withFederationDirectives(
-      parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`),
+      parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}\n${SERVICE_TYPE}`),
       fieldScopesFromMetadata(),
       new Map(Object.entries(ENTITY_SCOPES)),
     ),

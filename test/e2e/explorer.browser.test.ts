@@ -163,7 +163,9 @@ describeInBrowser('the explorer at the graph URL (chromium, no internet)', () =>
       const { page: only, log: onlyLog } = await offlinePage(browser);
       await only.goto(sandboxOnly.url, { waitUntil: 'domcontentloaded' });
       await only.waitForSelector('html[data-explorer="sandbox-unavailable"]');
-      expect(await only.$eval('#loading', (el) => el.textContent)).toMatch(/Apollo Sandbox cannot be loaded/);
+      expect(await only.$eval('#loading', (el) => el.textContent)).toMatch(
+        /Apollo Sandbox is unavailable from here .*EXPLORER=graphiql/,
+      );
       expect(onlyLog.external).toEqual([SANDBOX_SCRIPT]);
       expect(onlyLog.local.filter((url) => url.includes('/explorer/'))).toEqual([]);
       await only.close();

@@ -123,7 +123,8 @@ export function explorerPageHtml({
       if (settled) return;
       if (cfg.mode === 'auto') return graphiql(reason);
       settle('sandbox-unavailable');
-      document.getElementById('loading').textContent = 'Apollo Sandbox cannot be loaded (' + reason + ').';
+      document.getElementById('loading').textContent =
+        'Apollo Sandbox is unavailable from here (' + reason + '). Set EXPLORER=auto or EXPLORER=graphiql to use the GraphiQL bundled with Fleetgraph.';
     }
     // Stage 2: Sandbox's iframe says hello once it runs. A failed iframe still fires 'load' (the browser's
     // error page), so that event proves nothing.
