@@ -308,6 +308,10 @@ export async function createFleetgraphServer({
 
   const app = express();
   app.disable('x-powered-by');
+  // GET parameters parsed the way Apollo parses them (URLSearchParams, every key). Express's default,
+  // querystring, stops after 1,000 keys: a GET with 1,000 filler parameters before `query` hid the
+  // document from the trusted-documents and limits middlewares while Apollo still ran it.
+  app.set('query parser', (query: string) => Object.fromEntries(new URLSearchParams(query)));
   // KWN callbacks carry a compact JWS whose payload is the whole body in a header: a 10,000-device
   // result is about 1 MB of header. Node's 16 KB default would answer 431 to every large callback.
   // Every other route refuses big headers before its own work starts (refuseLargeHeaders).

@@ -20,6 +20,8 @@ interface FieldCost {
   sized: boolean;
 }
 
+const MUTATION_COST = 10;
+
 /** Worked out once per field of the schema, not once per request: the directives never change. */
 const costs = new WeakMap<GraphQLField<unknown, unknown>, FieldCost>();
 
@@ -42,7 +44,18 @@ function fieldCostOf(schema: GraphQLSchema, field: GraphQLField<unknown, unknown
 }
 
 export function demandControlEstimator(schema: GraphQLSchema): ComplexityEstimator {
-  return ({ field, args, childComplexity }) => {
+  // A router adds 10 for a mutation operation (its default operation-type cost); counted here on each root
+  // mutation field, which is the same for the one-mutation operations clients send.
+  const mutation = schema.getMutationType();
+  return ({ type, field, args, childComplexity }) => {
+    if (mutation && type === mutation) return MUTATION_COST + fieldCost(field, args, childComplexity);
+    return fieldCost(field, args, childComplexity);
+  };
+  function fieldCost(
+    field: GraphQLField<unknown, unknown>,
+    args: Record<string, unknown>,
+    childComplexity: number,
+  ): number {
     if (field.name === '_entities') {
       const representations = Array.isArray(args.representations) ? args.representations.length : 1;
       return representations * childComplexity;
@@ -53,7 +66,7 @@ export function demandControlEstimator(schema: GraphQLSchema): ComplexityEstimat
       .filter((value): value is number => typeof value === 'number');
     const factor = slices.length > 0 ? Math.max(...slices) : (assumedSize ?? 1);
     return sized ? weight + factor * childComplexity : factor * (weight + childComplexity);
-  };
+  }
 }
 
 export function demandControlCost(

@@ -16,6 +16,7 @@ const sdl = `
     device(imei: String!): Device
     me: String
   }
+  type Mutation { rename(imei: String!): Device }
   type DeviceConnection { edges: [DeviceEdge!]! pageInfo: PageInfo! totalCount: Int }
   type DeviceEdge { cursor: String! node: Device! }
   type PageInfo { hasNextPage: Boolean! }
@@ -83,6 +84,10 @@ describe('demand-control cost', () => {
   it('weighs the reads Box makes per device', () => {
     // device 1 + apps: weight 2 × its assumed 10
     expect(cost('{ device(imei: "1") { apps { name } } }')).toBe(1 + 10 * 2);
+  });
+
+  it('adds a router’s 10 for a mutation', () => {
+    expect(cost('mutation { rename(imei: "1") { imei } }')).toBe(10 + 1);
   });
 
   it('counts _entities per representation', () => {

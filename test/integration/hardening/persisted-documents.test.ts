@@ -105,6 +105,16 @@ describe('PERSISTED_DOCUMENTS=require', () => {
     expect((body.data?.devices as { edges: unknown[] }).edges).toHaveLength(1);
   });
 
+  it('refuses an ad-hoc document by GET, even behind 1,000 filler parameters', async () => {
+    const url = new URL(graph.url);
+    for (let i = 0; i < 1000; i++) url.searchParams.set(`a${i}`, '');
+    url.searchParams.set('query', AD_HOC);
+    const response = await fetch(url, { headers: { 'apollo-require-preflight': 'true' } });
+    const body = (await response.json()) as GraphQLBody;
+    expect(codes(body)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
+    expect(body.data ?? null).toBeNull();
+  });
+
   it("lets a federation router's _service and _entities documents through (caller auth off here)", async () => {
     const { status, body } = await post(graph, { query: ROUTER });
     expect(status).toBe(200);
