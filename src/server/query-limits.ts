@@ -21,9 +21,9 @@ export class QueryLimitError extends GraphQLError {
  * Representations one `_entities` call may carry. A router sends one call per query-plan fetch, so this
  * is the largest page another subgraph can ask Fleetgraph to join.
  */
-export const MAX_REPRESENTATIONS = 1000;
+const MAX_REPRESENTATIONS = 1000;
 
-export function parseWithLimits(source: string, limits: QueryLimits): DocumentNode {
+function parseWithLimits(source: string, limits: QueryLimits): DocumentNode {
   try {
     return parse(source, { maxTokens: limits.maxTokens });
   } catch (error) {
@@ -42,13 +42,8 @@ export function parseWithLimits(source: string, limits: QueryLimits): DocumentNo
   }
 }
 
-/** Throws QueryLimitError for the first limit the document breaks. */
-export function checkQueryLimits(
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  variables: Record<string, unknown> | undefined,
-  limits: QueryLimits,
-): void {
+/** The limits the document's text alone decides (aliases, directives, repeats, depth); throws the first broken. */
+function checkDocumentLimits(document: DocumentNode, limits: QueryLimits): void {
   let aliases = 0;
   let directives = 0;
   visit(document, {
@@ -91,6 +86,15 @@ export function checkQueryLimits(
         depth,
       );
   }
+}
+
+/** The limits that depend on the request's variables too (representations, cost); throws the first broken. */
+function checkVariableLimits(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  limits: QueryLimits,
+): void {
   const representations = largestRepresentations(document, variables ?? {});
   if (representations > MAX_REPRESENTATIONS) {
     throw new QueryLimitError(
@@ -116,11 +120,12 @@ const REMEMBERED_DOCUMENTS = 500;
 const REMEMBERED_CHARACTERS = 4_000_000;
 
 /**
- * `checkQueryLimits` by source text, remembering what it found: clients and routers send the same few
+ * The query limits by source text, remembering what it found: clients and routers send the same few
  * documents over and over, and parsing and walking each again was a tenth of what a request allocated
- * (measured on `_entities` × 100 with literal representations). A document that declares no variables
- * always gets the same answer, which is kept; one with variables keeps its parse, and its limits are
- * checked against each request's variables. Least recently used documents go first.
+ * (measured on `_entities` × 100 with literal representations). What the text alone decides is worked
+ * out once per document; a document that declares no variables always gets the same answer, which is
+ * kept whole; one with variables is checked against each request's variables for representations and
+ * cost only. Least recently used documents go first.
  */
 export class QueryLimiter {
   private readonly remembered = new Map<
@@ -136,27 +141,34 @@ export class QueryLimiter {
 
   /** Throws QueryLimitError for the first limit the document breaks, or its syntax error. */
   check(source: string, variables: Record<string, unknown> | undefined): void {
-    const known = this.remembered.get(source);
+    let known = this.remembered.get(source);
     if (known) {
       this.remembered.delete(source);
       this.remembered.set(source, known);
-      if (known.refusal === undefined) checkQueryLimits(this.schema, known.document, variables, this.limits);
-      else if (known.refusal) throw known.refusal;
-      return;
+    } else {
+      known = this.judge(parseWithLimits(source, this.limits), variables);
+      this.remember(source, known);
     }
-    const document = parseWithLimits(source, this.limits);
+    if (known.refusal) throw known.refusal;
+    if (known.refusal === undefined) checkVariableLimits(this.schema, known.document, variables, this.limits);
+  }
+
+  /** A new document's lasting verdict: a refusal, null (passes whatever comes), or undefined (ask per request). */
+  private judge(
+    document: DocumentNode,
+    variables: Record<string, unknown> | undefined,
+  ): { document: DocumentNode; refusal?: QueryLimitError | null } {
     const fixed = document.definitions.every(
       (d) => d.kind !== Kind.OPERATION_DEFINITION || !d.variableDefinitions?.length,
     );
-    let refusal: QueryLimitError | null | undefined;
     try {
-      checkQueryLimits(this.schema, document, variables, this.limits);
-      if (fixed) refusal = null;
+      checkDocumentLimits(document, this.limits);
+      if (!fixed) return { document };
+      checkVariableLimits(this.schema, document, variables, this.limits);
+      return { document, refusal: null };
     } catch (error) {
-      if (fixed && error instanceof QueryLimitError) refusal = error;
+      if (error instanceof QueryLimitError) return { document, refusal: error };
       throw error;
-    } finally {
-      this.remember(source, { document, refusal });
     }
   }
 

@@ -43,6 +43,15 @@ describe('QueryLimiter', () => {
     expect(refusalOf(() => limiter.check(paged, { n: 10 }))).toBeNull();
   });
 
+  it('refuses a document with variables for what its text decides from memory, whatever the variables', () => {
+    const limiter = new QueryLimiter(schema, { ...limits, maxAliases: 1 });
+    const aliased =
+      'query Two($n: Int) { a: devices(first: $n) { totalCount } b: devices(first: $n) { totalCount } }';
+    const first = refusalOf(() => limiter.check(aliased, { n: 1 }));
+    expect(first?.extensions).toMatchObject({ limit: 'aliases' });
+    expect(refusalOf(() => limiter.check(aliased, { n: 2 }))).toBe(first);
+  });
+
   it('keeps syntax errors for Apollo to report, and forgets nothing it should not', () => {
     const limiter = new QueryLimiter(schema, limits);
     expect(() => limiter.check('{ devices(first: ', undefined)).toThrow(graphql.GraphQLError);
