@@ -9,7 +9,8 @@ import type { PersistedDocumentsMode } from '../config/config.js';
 
 /**
  * Trusted documents (PERSISTED_DOCUMENTS): the manifest `npm run codegen` writes for @fleetgraph/client maps
- * the bare sha256 hex of each operation's document to the document.
+ * each operation's GraphQL-over-HTTP document id ("sha256:<hex>" of the normalised document) to the document.
+ * A request names one by APQ's extensions.persistedQuery.sha256Hash (the bare hex) or by `documentId`.
  * - `off`: nothing here runs.
  * - `allow`: a request naming a known hash without a document runs the manifest's document; anything else
  *   goes on to Apollo as before (its automatic persisted queries included).

@@ -10,6 +10,9 @@ import {
   type TypedDocumentString,
 } from './generated/graphql.js';
 import type * as Ops from './generated/graphql.js';
+// The trusted-documents manifest, keyed "sha256:<hex>": its text is what the hash covers, so it is the text
+// sent as `query` (APQ checks sha256(query) against the hash; the generated documents keep the source layout).
+import persistedDocuments from './generated/persisted-documents.json' with { type: 'json' };
 
 export type * from './generated/graphql.js';
 export { TypedDocumentString } from './generated/graphql.js';
@@ -62,15 +65,20 @@ export interface FleetgraphClientOptions {
 }
 
 interface DocMeta {
+  /** bare sha256 hex, APQ's sha256Hash */
   hash: string;
+  /** the manifest's normalised text of the document */
   document: string;
 }
 
+const manifest: Readonly<Record<string, string>> = persistedDocuments;
+
 function metaOf(doc: TypedDocumentString<unknown, unknown>): DocMeta {
-  const meta = doc.__meta__ as Partial<DocMeta> | undefined;
-  if (!meta?.hash || !meta.document)
-    throw new Error('document was generated without persisted-document metadata');
-  return meta as DocMeta;
+  const documentId = (doc.__meta__ as { hash?: unknown } | undefined)?.hash;
+  const document = typeof documentId === 'string' ? manifest[documentId] : undefined;
+  if (typeof documentId !== 'string' || document === undefined)
+    throw new Error('document was generated without a persisted-documents hash');
+  return { hash: documentId.replace(/^sha256:/, ''), document };
 }
 
 type Vars<V> = V extends Record<string, never> ? V | undefined : V;

@@ -7,14 +7,14 @@ import { startTestGraph } from '../../helpers/graph.js';
 import type { GraphQLBody, TestGraph } from '../../helpers/graph.js';
 import { TEST_JWT_SECRET, tokenWith } from '../../helpers/production-env.js';
 
-/** The manifest `npm run codegen` writes for @fleetgraph/client: sha256 hex → document. */
+/** The manifest `npm run codegen` writes for @fleetgraph/client: "sha256:<hex>" → document. */
 const MANIFEST = JSON.parse(
   readFileSync('packages/client/src/generated/persisted-documents.json', 'utf8'),
 ) as Record<string, string>;
 const trusted = (operation: string): { hash: string; document: string } => {
   const entry = Object.entries(MANIFEST).find(([, document]) => document.includes(operation));
   if (!entry) throw new Error(`no trusted document has ${operation}`);
-  return { hash: entry[0], document: entry[1] };
+  return { hash: entry[0].replace(/^sha256:/, ''), document: entry[1] }; // APQ's sha256Hash is bare hex
 };
 const FLEET_PAGE = trusted('query FleetPage(');
 const JOB_CHANGED = trusted('subscription UploadJobChanged(');
@@ -93,6 +93,12 @@ describe('PERSISTED_DOCUMENTS=require', () => {
     expect(hashOnly.status).toBe(200);
     expect(hashOnly.body).toEqual(full.body);
     expect((hashOnly.body.data?.devices as { edges: unknown[] }).edges).toHaveLength(3);
+    // GraphQL-over-HTTP's documentId, as the manifest writes it
+    const byDocumentId = await post(graph, {
+      documentId: `sha256:${FLEET_PAGE.hash}`,
+      variables: { first: 3 },
+    });
+    expect(byDocumentId.body).toEqual(full.body);
   });
 
   it('serves a known document by GET with the hash alone', async () => {

@@ -372,7 +372,7 @@ export const UploadJobChangedDocument = new TypedDocumentString(`
   settledBy
   submittedAt
   completedAt
-}`, {"document":"fragment UploadJobDetail on UploadJob { completedAt duplicates failed failures { code identifier message } id idempotencyKey operation requested settledBy status submittedAt succeeded targetServices uploadId } subscription UploadJobChanged($id: ID!) { uploadJobChanged(id: $id) { ...UploadJobDetail } }","hash":"37ff3b383c98952ac3c26a4730ab0b4615bd58fc98ad41038df1ff97f5f29ce3"}) as unknown as TypedDocumentString<UploadJobChangedSubscription, UploadJobChangedSubscriptionVariables>;
+}`, {"hash":"sha256:37ff3b383c98952ac3c26a4730ab0b4615bd58fc98ad41038df1ff97f5f29ce3"}) as unknown as TypedDocumentString<UploadJobChangedSubscription, UploadJobChangedSubscriptionVariables>;
 export const DeviceDetailDocument = new TypedDocumentString(`
     query DeviceDetail($id: ID, $imei: String, $serialNumber: String) {
   device(id: $id, imei: $imei, serialNumber: $serialNumber) {
@@ -431,7 +431,7 @@ export const DeviceDetailDocument = new TypedDocumentString(`
     name
     email
   }
-}`, {"document":"fragment DeviceDetail on Device { access { cuid guid loginBlocked name purgeAppDataOnNextLogin } apps { description id name } id imei management { deviceId lastConnectedAt mobileId modelName organization owner { email id name userId } ownership ownershipCode phoneNumber platform platformCode status tags } meid model registration { customerId deviceId targetServices uploadId uploadedAt } secondaryImei serialNumber sources users { email name userId } } query DeviceDetail($id: ID, $imei: String, $serialNumber: String) { device(id: $id, imei: $imei, serialNumber: $serialNumber) { ...DeviceDetail } }","hash":"e7170b79e2ea82528a32c0e2c9c8f5fb722e288030412417290c7da80d71e6f8"}) as unknown as TypedDocumentString<DeviceDetailQuery, DeviceDetailQueryVariables>;
+}`, {"hash":"sha256:e7170b79e2ea82528a32c0e2c9c8f5fb722e288030412417290c7da80d71e6f8"}) as unknown as TypedDocumentString<DeviceDetailQuery, DeviceDetailQueryVariables>;
 export const UpdateDeviceAccessDocument = new TypedDocumentString(`
     mutation UpdateDeviceAccess($id: ID!, $input: DeviceAccessInput!) {
   updateDeviceAccess(id: $id, input: $input) {
@@ -443,7 +443,7 @@ export const UpdateDeviceAccessDocument = new TypedDocumentString(`
     }
   }
 }
-    `, {"document":"mutation UpdateDeviceAccess($id: ID!, $input: DeviceAccessInput!) { updateDeviceAccess(id: $id, input: $input) { access { loginBlocked name purgeAppDataOnNextLogin } id } }","hash":"ec6fe4e16f3366e32f2910b37f1b2d241978d4c5bf066b0ef32e46029da462e3"}) as unknown as TypedDocumentString<UpdateDeviceAccessMutation, UpdateDeviceAccessMutationVariables>;
+    `, {"hash":"sha256:ec6fe4e16f3366e32f2910b37f1b2d241978d4c5bf066b0ef32e46029da462e3"}) as unknown as TypedDocumentString<UpdateDeviceAccessMutation, UpdateDeviceAccessMutationVariables>;
 export const FleetPageDocument = new TypedDocumentString(`
     query FleetPage($first: Int!, $after: String, $filter: DeviceFilterInput) {
   devices(first: $first, after: $after, filter: $filter) {
@@ -472,7 +472,7 @@ export const FleetPageDocument = new TypedDocumentString(`
     }
   }
 }
-    `, {"document":"query FleetPage($after: String, $filter: DeviceFilterInput, $first: Int!) { devices(first: $first, after: $after, filter: $filter) { edges { cursor node { access { loginBlocked name } apps { name } id imei management { status } model serialNumber } } pageInfo { endCursor hasNextPage } } }","hash":"ccee78ee1dc063f410c08ef5481999250bea75cd53486574789f92dc62ad1dea"}) as unknown as TypedDocumentString<FleetPageQuery, FleetPageQueryVariables>;
+    `, {"hash":"sha256:ccee78ee1dc063f410c08ef5481999250bea75cd53486574789f92dc62ad1dea"}) as unknown as TypedDocumentString<FleetPageQuery, FleetPageQueryVariables>;
 export const DeviceIdsDocument = new TypedDocumentString(`
     query DeviceIds($first: Int!, $after: String, $filter: DeviceFilterInput) {
   devices(first: $first, after: $after, filter: $filter) {
@@ -489,7 +489,7 @@ export const DeviceIdsDocument = new TypedDocumentString(`
     }
   }
 }
-    `, {"document":"query DeviceIds($after: String, $filter: DeviceFilterInput, $first: Int!) { devices(first: $first, after: $after, filter: $filter) { edges { node { id imei serialNumber } } pageInfo { endCursor hasNextPage } } }","hash":"ebbcee8970e4fea301f697e63e9eb789df98430aaab1df975f6c4ca0fc7e8a65"}) as unknown as TypedDocumentString<DeviceIdsQuery, DeviceIdsQueryVariables>;
+    `, {"hash":"sha256:ebbcee8970e4fea301f697e63e9eb789df98430aaab1df975f6c4ca0fc7e8a65"}) as unknown as TypedDocumentString<DeviceIdsQuery, DeviceIdsQueryVariables>;
 export const NodeDocument = new TypedDocumentString(`
     query Node($id: ID!) {
   node(id: $id) {
@@ -516,7 +516,7 @@ export const NodeDocument = new TypedDocumentString(`
     }
   }
 }
-    `, {"document":"query Node($id: ID!) { node(id: $id) { __typename id ... on Device { imei management { ownership platform } model serialNumber } ... on UploadJob { operation requested status } ... on User { email name userId } } }","hash":"aaafb2f7f89a87e39af59ccb29b0ffa9300689477a8b4b4841f0f3951d1eb6f6"}) as unknown as TypedDocumentString<NodeQuery, NodeQueryVariables>;
+    `, {"hash":"sha256:aaafb2f7f89a87e39af59ccb29b0ffa9300689477a8b4b4841f0f3951d1eb6f6"}) as unknown as TypedDocumentString<NodeQuery, NodeQueryVariables>;
 export const UploadDevicesDocument = new TypedDocumentString(`
     mutation UploadDevices($input: DeviceBatchInput!) {
   uploadDevices(input: $input) {
@@ -542,7 +542,7 @@ export const UploadDevicesDocument = new TypedDocumentString(`
   settledBy
   submittedAt
   completedAt
-}`, {"document":"fragment UploadJobDetail on UploadJob { completedAt duplicates failed failures { code identifier message } id idempotencyKey operation requested settledBy status submittedAt succeeded targetServices uploadId } mutation UploadDevices($input: DeviceBatchInput!) { uploadDevices(input: $input) { ...UploadJobDetail } }","hash":"263f0c4852e18a5b5e04cfa6b0c990ef04f045f6e139f427485514cbe808d632"}) as unknown as TypedDocumentString<UploadDevicesMutation, UploadDevicesMutationVariables>;
+}`, {"hash":"sha256:263f0c4852e18a5b5e04cfa6b0c990ef04f045f6e139f427485514cbe808d632"}) as unknown as TypedDocumentString<UploadDevicesMutation, UploadDevicesMutationVariables>;
 export const DeleteDevicesDocument = new TypedDocumentString(`
     mutation DeleteDevices($input: DeviceBatchInput!) {
   deleteDevices(input: $input) {
@@ -568,7 +568,7 @@ export const DeleteDevicesDocument = new TypedDocumentString(`
   settledBy
   submittedAt
   completedAt
-}`, {"document":"fragment UploadJobDetail on UploadJob { completedAt duplicates failed failures { code identifier message } id idempotencyKey operation requested settledBy status submittedAt succeeded targetServices uploadId } mutation DeleteDevices($input: DeviceBatchInput!) { deleteDevices(input: $input) { ...UploadJobDetail } }","hash":"584c5df8cb51989e6332faebee661c0ab50bd996177b9fd303c329ae6d87b69c"}) as unknown as TypedDocumentString<DeleteDevicesMutation, DeleteDevicesMutationVariables>;
+}`, {"hash":"sha256:584c5df8cb51989e6332faebee661c0ab50bd996177b9fd303c329ae6d87b69c"}) as unknown as TypedDocumentString<DeleteDevicesMutation, DeleteDevicesMutationVariables>;
 export const UploadJobDocument = new TypedDocumentString(`
     query UploadJob($id: ID!, $first: Int! = 50, $after: String) {
   uploadJob(id: $id) {
@@ -607,7 +607,7 @@ export const UploadJobDocument = new TypedDocumentString(`
   settledBy
   submittedAt
   completedAt
-}`, {"document":"fragment UploadJobDetail on UploadJob { completedAt duplicates failed failures { code identifier message } id idempotencyKey operation requested settledBy status submittedAt succeeded targetServices uploadId } query UploadJob($after: String, $first: Int! = 50, $id: ID!) { uploadJob(id: $id) { devices(first: $first, after: $after) { edges { node { id imei serialNumber } } pageInfo { endCursor hasNextPage } } ...UploadJobDetail } }","hash":"e149918abd19300dc94c0205e8038eb5a297e339f62905fd6a6327c5c5df2c1d"}) as unknown as TypedDocumentString<UploadJobQuery, UploadJobQueryVariables>;
+}`, {"hash":"sha256:e149918abd19300dc94c0205e8038eb5a297e339f62905fd6a6327c5c5df2c1d"}) as unknown as TypedDocumentString<UploadJobQuery, UploadJobQueryVariables>;
 export const UploadJobsDocument = new TypedDocumentString(`
     query UploadJobs($status: UploadJobStatus, $first: Int!, $after: String) {
   uploadJobs(status: $status, first: $first, after: $after) {
@@ -642,7 +642,7 @@ export const UploadJobsDocument = new TypedDocumentString(`
   settledBy
   submittedAt
   completedAt
-}`, {"document":"fragment UploadJobDetail on UploadJob { completedAt duplicates failed failures { code identifier message } id idempotencyKey operation requested settledBy status submittedAt succeeded targetServices uploadId } query UploadJobs($after: String, $first: Int!, $status: UploadJobStatus) { uploadJobs(status: $status, first: $first, after: $after) { edges { node { ...UploadJobDetail } } pageInfo { endCursor hasNextPage } totalCount } }","hash":"c9e493b253db03b2076f3aeb109f452bb6f092a3df5f96efdc67fda0046d0238"}) as unknown as TypedDocumentString<UploadJobsQuery, UploadJobsQueryVariables>;
+}`, {"hash":"sha256:c9e493b253db03b2076f3aeb109f452bb6f092a3df5f96efdc67fda0046d0238"}) as unknown as TypedDocumentString<UploadJobsQuery, UploadJobsQueryVariables>;
 export const UserWithDevicesDocument = new TypedDocumentString(`
     query UserWithDevices($userId: ID!, $first: Int!, $after: String) {
   user(userId: $userId) {
@@ -670,7 +670,7 @@ export const UserWithDevicesDocument = new TypedDocumentString(`
     }
   }
 }
-    `, {"document":"query UserWithDevices($after: String, $first: Int!, $userId: ID!) { user(userId: $userId) { active devices(first: $first, after: $after) { edges { node { id imei management { status } serialNumber } } pageInfo { endCursor hasNextPage } } email id name organization userId } }","hash":"dc0de9f8989506e82b9e384c1aae5509f3f7ea5da352184e272c508965749e38"}) as unknown as TypedDocumentString<UserWithDevicesQuery, UserWithDevicesQueryVariables>;
+    `, {"hash":"sha256:dc0de9f8989506e82b9e384c1aae5509f3f7ea5da352184e272c508965749e38"}) as unknown as TypedDocumentString<UserWithDevicesQuery, UserWithDevicesQueryVariables>;
 export const UsersDocument = new TypedDocumentString(`
     query Users($first: Int!, $after: String) {
   users(first: $first, after: $after) {
@@ -688,7 +688,7 @@ export const UsersDocument = new TypedDocumentString(`
     }
   }
 }
-    `, {"document":"query Users($after: String, $first: Int!) { users(first: $first, after: $after) { edges { cursor node { name userId } } pageInfo { endCursor hasNextPage } totalCount } }","hash":"444e063681767886c9a6984688e14418901f7ddf327ea7c4f744f0a319aa445d"}) as unknown as TypedDocumentString<UsersQuery, UsersQueryVariables>;
+    `, {"hash":"sha256:444e063681767886c9a6984688e14418901f7ddf327ea7c4f744f0a319aa445d"}) as unknown as TypedDocumentString<UsersQuery, UsersQueryVariables>;
 export const AuthenticateUserDocument = new TypedDocumentString(`
     mutation AuthenticateUser($userId: ID!, $password: String!) {
   authenticateUser(userId: $userId, password: $password) {
@@ -700,7 +700,7 @@ export const AuthenticateUserDocument = new TypedDocumentString(`
     }
   }
 }
-    `, {"document":"mutation AuthenticateUser($password: String!, $userId: ID!) { authenticateUser(userId: $userId, password: $password) { authenticated message user { email userId } } }","hash":"359230be05de048c0dac555e95950796a7e7a84ee219deb5fd7401ef9c43ca89"}) as unknown as TypedDocumentString<AuthenticateUserMutation, AuthenticateUserMutationVariables>;
+    `, {"hash":"sha256:359230be05de048c0dac555e95950796a7e7a84ee219deb5fd7401ef9c43ca89"}) as unknown as TypedDocumentString<AuthenticateUserMutation, AuthenticateUserMutationVariables>;
 export const UpstreamHealthDocument = new TypedDocumentString(`
     query UpstreamHealth {
   upstreams {
@@ -710,4 +710,4 @@ export const UpstreamHealthDocument = new TypedDocumentString(`
     message
   }
 }
-    `, {"document":"query UpstreamHealth { upstreams { latencyMs message status upstream } }","hash":"ad402597fe5ed32c8ec9a94ea67c47268cc97dcd7189307b6887bfa6162fb04b"}) as unknown as TypedDocumentString<UpstreamHealthQuery, UpstreamHealthQueryVariables>;
+    `, {"hash":"sha256:ad402597fe5ed32c8ec9a94ea67c47268cc97dcd7189307b6887bfa6162fb04b"}) as unknown as TypedDocumentString<UpstreamHealthQuery, UpstreamHealthQueryVariables>;
