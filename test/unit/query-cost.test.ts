@@ -75,6 +75,21 @@ describe('demand-control cost', () => {
     expect(cost('{ device(imei: "1") { imei } }')).toBe(1);
   });
 
+  it('multiplies only the sized edges: pageInfo and totalCount count once, also through fragments', () => {
+    // the connection 1 + 3 × (edge 1 + node 1) + pageInfo 1, as Hive Gateway's demand control counts it
+    expect(
+      cost('{ devices(first: 3) { totalCount pageInfo { hasNextPage } edges { node { imei } } } }'),
+    ).toBe(1 + 3 * 2 + 1);
+    expect(
+      cost(`{ devices(first: 3) { ...Page } }
+        fragment Page on DeviceConnection { pageInfo { hasNextPage } ... on DeviceConnection { edges { node { imei } } } }`),
+    ).toBe(1 + 3 * 2 + 1);
+    // a skipped edges costs nothing, an included one its full share
+    const skippable = 'query ($skip: Boolean!) { devices(first: 3) { edges @skip(if: $skip) { cursor } } }';
+    expect(cost(skippable, { skip: true })).toBe(1);
+    expect(cost(skippable, { skip: false })).toBe(1 + 3 * 1);
+  });
+
   it('takes first from variables and from its default', () => {
     const page = 'query Page($n: Int!) { devices(first: $n) { totalCount } }';
     expect(cost(page, { n: 7 })).toBe(1);
