@@ -123,7 +123,12 @@ export interface FleetgraphConfig {
    * Trusted documents (src/server/persisted-documents.ts): `off`, `allow` (a known hash alone runs its
    * document), `require` (only the manifest's documents run); `file` null = the manifest shipped with the build.
    */
-  persistedDocuments: { mode: PersistedDocumentsMode; file: string | null };
+  persistedDocuments: {
+    mode: PersistedDocumentsMode;
+    file: string | null;
+    /** ROUTER_SECRET: what a federation router sends as `Router-Authorization`; null = no router credential. */
+    routerSecret: string | null;
+  };
   /** Which browser pages of other origins may call /graphql (src/server/cors.ts). */
   cors: CorsConfig;
   limits: QueryLimits;
@@ -356,7 +361,7 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
     auth: null,
     introspection: false,
     explorer: 'off',
-    persistedDocuments: { mode: 'off', file: null },
+    persistedDocuments: { mode: 'off', file: null, routerSecret: null },
     cors: { origins: [], loopback: false, credentials: false },
     limits: {
       maxDepth: int('MAX_QUERY_DEPTH', 15, 2, 100),
@@ -428,7 +433,10 @@ export function loadConfig(env: Env = process.env): FleetgraphConfig {
           ? 'allow'
           : 'off',
     file: text('PERSISTED_DOCUMENTS_FILE') ?? null,
+    routerSecret: text('ROUTER_SECRET') ?? null,
   };
+  if (config.persistedDocuments.routerSecret !== null && config.persistedDocuments.routerSecret.length < 32)
+    problems.push('ROUTER_SECRET must be at least 32 characters');
   config.cors = {
     origins: corsOrigins(text('CORS_ORIGINS'), problems),
     // Pages on this machine (a frontend's dev server) may call a development graph unless CORS_ORIGINS says.

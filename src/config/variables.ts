@@ -423,7 +423,7 @@ export const VARIABLES = {
     default: 'off',
     defaultNote: 'production: `allow`',
     meaning:
-      "trusted documents from the manifest codegen writes for `@fleetgraph/client`: `off` = any document; `allow` = any document, and a known hash alone runs its document; `require` = only documents in the manifest (others get `PERSISTED_QUERY_NOT_IN_LIST`), except a federation router's `_entities`/`_service` queries from an authenticated caller",
+      "trusted documents from the manifest codegen writes for `@fleetgraph/client`: `off` = any document; `allow` = any document, and a known hash alone runs its document; `require` = only documents in the manifest (others get `PERSISTED_QUERY_NOT_IN_LIST`), except a federation router's requests: with `ROUTER_SECRET` set, those carrying it; without, `_entities`/`_service`-only queries from an authenticated caller",
     example: 'require',
   },
   PERSISTED_DOCUMENTS_FILE: {
@@ -432,6 +432,11 @@ export const VARIABLES = {
       "the manifest in the build (`dist/persisted-documents.json`, or the client package's in a checkout)",
     meaning:
       'the trusted-documents manifest (`{ "<sha256>": "<document>" }`) that `PERSISTED_DOCUMENTS` reads',
+  },
+  ROUTER_SECRET: {
+    group: 'limits',
+    meaning:
+      'a secret shared with the federation router, which sends it as the `Router-Authorization` header (and as `router-authorization` in graphql-ws connection params); at least 32 characters. With `PERSISTED_DOCUMENTS=require` a request carrying it skips the manifest, because the router enforces its own trusted documents and writes query plans no manifest can list, and no other caller may send router-only `_entities`/`_service` queries',
   },
   GRAPHQL_SANDBOX: {
     group: 'limits',

@@ -48,8 +48,10 @@ import { MAX_HEADER_BYTES, headerBytes, httpErrorHandler, refuseLargeHeaders } f
 import type { Upstreams } from './create-upstreams.js';
 import {
   checkSubscribePayload,
+  isRouterSecret,
   loadPersistedDocuments,
   persistedDocumentsMiddleware,
+  ROUTER_AUTHORIZATION,
 } from './persisted-documents.js';
 import { QueryLimitError, QueryLimiter } from './query-limits.js';
 import { WEBHOOK_PATH, webhookRouter } from './webhook-route.js';
@@ -377,9 +379,16 @@ export async function createFleetgraphServer({
               }),
           ),
         ),
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: (ctx, _id, payload) => {
         // First: a hash-only subscription gets its document here, before the limits read it.
-        const untrusted = checkSubscribePayload(persistedDocuments, payload);
+        const untrusted = checkSubscribePayload(
+          persistedDocuments,
+          payload,
+          isRouterSecret(
+            config.persistedDocuments.routerSecret,
+            ctx.connectionParams?.[ROUTER_AUTHORIZATION],
+          ),
+        );
         if (untrusted) return untrusted;
         try {
           queryLimiter.check(payload.query, payload.variables ?? undefined);
@@ -579,6 +588,7 @@ export async function createFleetgraphServer({
     express.json({ limit: config.limits.maxRequestBytes }),
     // Before the limits: a hash-only request gets its document here, and the limits then check that document.
     persistedDocumentsMiddleware(persistedDocuments, {
+      routerSecret: config.persistedDocuments.routerSecret,
       mayRoute: async (authorization) => {
         if (!authenticator) return true;
         try {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { NextFunction, Request, Response } from 'express';
@@ -14,9 +14,13 @@ import type { PersistedDocumentsMode } from '../config/config.js';
  * - `off`: nothing here runs.
  * - `allow`: a request naming a known hash without a document runs the manifest's document; anything else
  *   goes on to Apollo as before (its automatic persisted queries included).
- * - `require`: only the manifest's documents run. The one exception is a federation router: it writes
- *   `_entities` and `_service` queries itself, so a document whose every root field is one of those two runs
- *   when the caller is authenticated (or when caller auth is off, as in development).
+ * - `require`: only the manifest's documents run. The one exception is a federation router, which enforces its
+ *   own trusted documents and writes query plans and `_entities`/`_service` queries no manifest can list:
+ *   - with ROUTER_SECRET, a request carrying it as `Router-Authorization` (over graphql-ws, the connection
+ *     param `router-authorization`) runs any document, and nothing else is taken for the router;
+ *   - without it, a document whose every root field is `_entities` or `_service` runs when the caller is
+ *     authenticated (or when caller auth is off, as in development). Any caller with a token can send those,
+ *     which is why production behind a router should set ROUTER_SECRET.
  */
 
 /** The code Apollo Router and GraphQL Yoga use for "not in the trusted list". Unlike PERSISTED_QUERY_NOT_FOUND it
@@ -40,6 +44,16 @@ const MANIFEST_CANDIDATES = [
 ];
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** The header (and graphql-ws connection param) a router proves itself with when ROUTER_SECRET is set. */
+export const ROUTER_AUTHORIZATION = 'router-authorization';
+
+/** True when `presented` is the router secret; compared in constant time over digests of equal length. */
+export function isRouterSecret(routerSecret: string | null, presented: unknown): boolean {
+  if (routerSecret === null || typeof presented !== 'string') return false;
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(routerSecret), digest(presented));
+}
 
 /** Reads and checks the manifest once at start-up; a missing or wrong manifest refuses to start. */
 export function loadPersistedDocuments(config: {
@@ -122,7 +136,9 @@ const UNKNOWN_DOCUMENT =
   "This server runs trusted documents only (PERSISTED_DOCUMENTS=require): send one of @fleetgraph/client's operations.";
 
 export interface PersistedDocumentsOptions {
-  /** Whether this request's caller may send router (`_entities`/`_service`) documents: authenticated, or auth off. */
+  /** ROUTER_SECRET: when set, the only way a request counts as the router's. */
+  routerSecret: string | null;
+  /** Without ROUTER_SECRET: whether this caller may send router (`_entities`/`_service`) documents. */
   mayRoute: (authorization: string | undefined) => Promise<boolean>;
   onRefused?: (reason: { hash?: string; operationName?: string }) => void;
 }
@@ -163,6 +179,10 @@ export function persistedDocumentsMiddleware(pd: PersistedDocuments, options: Pe
       return next(); // allow: Apollo's APQ cache may know it (else PERSISTED_QUERY_NOT_FOUND, and the client retries)
     }
     if (query === undefined || pd.mode !== 'require' || pd.byHash.has(sha256(query))) return next();
+    if (options.routerSecret !== null)
+      return isRouterSecret(options.routerSecret, req.headers[ROUTER_AUTHORIZATION])
+        ? next()
+        : refuse(UNKNOWN_DOCUMENT);
     if (!isRouterDocument(query)) return refuse(UNKNOWN_DOCUMENT);
     options.mayRoute(req.headers.authorization).then(
       (allowed) => (allowed ? next() : refuse(UNKNOWN_DOCUMENT)),
@@ -171,10 +191,14 @@ export function persistedDocumentsMiddleware(pd: PersistedDocuments, options: Pe
   };
 }
 
-/** graphql-ws onSubscribe: the same rules over the WebSocket. Routers query over HTTP, so no router exception here. */
+/**
+ * graphql-ws onSubscribe: the same rules over the WebSocket. A router forwards its clients' subscriptions
+ * here, so a connection that proved itself with ROUTER_SECRET (`fromRouter`) runs any document.
+ */
 export function checkSubscribePayload(
   pd: PersistedDocuments,
   payload: SubscribePayload,
+  fromRouter = false,
 ): GraphQLError[] | undefined {
   if (pd.mode === 'off') return undefined;
   const hash = requestedHash(payload as unknown as Record<string, unknown>);
@@ -186,7 +210,7 @@ export function checkSubscribePayload(
     }
     if (pd.mode === 'require') return [notInList(`No trusted document has the hash ${hash}.`)];
   }
-  if (pd.mode === 'require' && !(payload.query && pd.byHash.has(sha256(payload.query))))
+  if (pd.mode === 'require' && !fromRouter && !(payload.query && pd.byHash.has(sha256(payload.query))))
     return [notInList(UNKNOWN_DOCUMENT)];
   return undefined;
 }

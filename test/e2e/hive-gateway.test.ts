@@ -15,9 +15,12 @@ import { TEST_JWT_SECRET } from '../helpers/production-env.js';
  * `@authenticated`, `@cost` and `@listSize` (Federation 2.9); composed into a supergraph and served by
  * Hive Gateway with demand control and directive auth on, the gateway itself refuses a query over the
  * cost limit and a caller without the scope (Fleetgraph never sees either), and forwards the
- * `uploadJobChanged` subscription to Fleetgraph over graphql-ws.
+ * `uploadJobChanged` subscription to Fleetgraph over graphql-ws. Fleetgraph runs trusted documents only
+ * (`PERSISTED_DOCUMENTS=require`), as in production behind a router: the gateway proves itself with
+ * ROUTER_SECRET, so its query plans run while the same queries sent past it are refused.
  */
 const MAX_COST = 5_000;
+const ROUTER_SECRET = 'hive-gateway-test-router-secret-0123456789';
 
 /**
  * Hive Gateway's declarations redeclare DOM globals (`BodyInit`, `Crypto`) for the whole program, which
@@ -45,6 +48,10 @@ const fleetgraphSaw: string[] = [];
 
 const token = (scopes: string[]) =>
   signCallerToken(TEST_JWT_SECRET, { scopes, subject: 'gateway-test' }).then((t) => `Bearer ${t}`);
+const asRouter = async (scopes: string[]) => ({
+  authorization: await token(scopes),
+  'router-authorization': ROUTER_SECRET,
+});
 
 async function viaGateway(
   query: string,
@@ -64,9 +71,13 @@ beforeAll(async () => {
     fleet: { size: 200, seed: 'hive-gateway' },
     kdms: { async: { asyncDelayMs: 3_600_000 } },
   });
-  graph = await startTestGraph({ sharedEmulators: emulators, env: { AUTH_JWT_SECRET: TEST_JWT_SECRET } });
-  const sdl = (await graph.post('{ _service { sdl } }', {}, { authorization: await token([]) })).body.data
-    ?._service as { sdl: string };
+  graph = await startTestGraph({
+    sharedEmulators: emulators,
+    env: { AUTH_JWT_SECRET: TEST_JWT_SECRET, PERSISTED_DOCUMENTS: 'require', ROUTER_SECRET },
+  });
+  const sdl = (await graph.post('{ _service { sdl } }', {}, await asRouter([]))).body.data?._service as {
+    sdl: string;
+  };
   const composed = composeServices([{ name: 'fleetgraph', typeDefs: parse(sdl.sdl), url: graph.url }]);
   expect(composed.errors ?? []).toEqual([]);
   const { createGatewayRuntime, createInlineSigningKeyProvider, useJWT } = (await import(
@@ -99,6 +110,7 @@ beforeAll(async () => {
     propagateHeaders: {
       fromClientToSubgraphs: ({ request }: { request: Request }) => ({
         authorization: request.headers.get('authorization') ?? '',
+        'router-authorization': ROUTER_SECRET,
       }),
     },
     transportEntries: {
@@ -107,7 +119,12 @@ beforeAll(async () => {
           subscriptions: {
             kind: 'ws',
             location: '/graphql',
-            options: { connectionParams: { authorization: '{context.headers.authorization}' } },
+            options: {
+              connectionParams: {
+                authorization: '{context.headers.authorization}',
+                'router-authorization': ROUTER_SECRET,
+              },
+            },
           },
         },
       },
@@ -131,7 +148,7 @@ beforeEach(() => {
 
 describe('the subgraph SDL', () => {
   it('links Federation 2.9 and carries scopes, cost and list sizes from the code', async () => {
-    const { body } = await graph.post('{ _service { sdl } }', {}, { authorization: await token([]) });
+    const { body } = await graph.post('{ _service { sdl } }', {}, await asRouter([]));
     const sdl = (body.data?._service as { sdl: string }).sdl;
     expect(sdl).toContain('https://specs.apollo.dev/federation/v2.9');
     expect(sdl).toMatch(/\): DeviceConnection!? @requiresScopes\(scopes: \[\["devices:read"\]\]\)/);
@@ -150,6 +167,16 @@ describe('Hive Gateway in front of Fleetgraph', () => {
     expect(body.errors).toBeUndefined();
     expect((body.data?.devices as { edges: unknown[] }).edges).toHaveLength(3);
     expect(fleetgraphSaw).toHaveLength(1);
+    // The gateway's plan is not in Fleetgraph's manifest: sent past the gateway, the caller's own query
+    // is refused, though its token is the same.
+    const direct = await graph.post(
+      JSON.parse(fleetgraphSaw[0]!).query as string,
+      {},
+      {
+        authorization: await token(['devices:read']),
+      },
+    );
+    expect(direct.body.errors?.map((e) => e.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
   });
 
   it('refuses a query over the cost limit itself: Fleetgraph is never asked', async () => {

@@ -118,3 +118,25 @@ describe('CORS_ORIGINS and CORS_CREDENTIALS', () => {
     ]);
   });
 });
+
+describe('PERSISTED_DOCUMENTS and ROUTER_SECRET', () => {
+  it('is off in development and allow in production; no router credential unless set', () => {
+    expect(development().persistedDocuments).toEqual({ mode: 'off', file: null, routerSecret: null });
+    expect(production().persistedDocuments.mode).toBe('allow');
+    const secret = 'r'.repeat(32);
+    expect(production({ PERSISTED_DOCUMENTS: 'require', ROUTER_SECRET: secret }).persistedDocuments).toEqual({
+      mode: 'require',
+      file: null,
+      routerSecret: secret,
+    });
+  });
+
+  it('refuses a short router secret and an unknown mode', () => {
+    expect(problems(() => production({ ROUTER_SECRET: 'short' }))).toEqual([
+      'ROUTER_SECRET must be at least 32 characters',
+    ]);
+    expect(problems(() => development({ PERSISTED_DOCUMENTS: 'strict' }))).toEqual([
+      'PERSISTED_DOCUMENTS must be one of off, allow, require, got "strict"',
+    ]);
+  });
+});

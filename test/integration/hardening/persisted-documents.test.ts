@@ -33,11 +33,16 @@ async function post(graph: TestGraph, body: unknown, headers: Record<string, str
 const codes = (body: GraphQLBody) => (body.errors ?? []).map((e) => e.extensions?.code);
 
 /** One subscription over graphql-ws: its results until it ends, or the errors it ended with. */
-function subscribe(graph: TestGraph, payload: { query: string; variables?: Record<string, unknown> }) {
+function subscribe(
+  graph: TestGraph,
+  payload: { query: string; variables?: Record<string, unknown> },
+  connectionParams: Record<string, string> = {},
+) {
   const client = createClient({
     url: graph.url.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
     lazy: true,
+    connectionParams,
   });
   return new Promise<{
     results: FormattedExecutionResult<Record<string, unknown>, unknown>[];
@@ -159,6 +164,71 @@ describe('PERSISTED_DOCUMENTS=require with caller auth on', () => {
     const router = await post(graph, { query: ROUTER }, { authorization: `Bearer ${await tokenWith()}` });
     expect(router.status).toBe(200);
     expect(router.body.data?._service).toBeTruthy();
+  });
+});
+
+describe('PERSISTED_DOCUMENTS=require with ROUTER_SECRET', () => {
+  const ROUTER_SECRET = 'router-secret-0123456789abcdef0123456789';
+  let graph: TestGraph;
+  let reader: string;
+  beforeAll(async () => {
+    graph = await startTestGraph({
+      env: { PERSISTED_DOCUMENTS: 'require', AUTH_JWT_SECRET: TEST_JWT_SECRET, ROUTER_SECRET },
+    });
+    reader = `Bearer ${await tokenWith('devices:read')}`;
+  });
+  afterAll(() => graph?.stop());
+
+  it('takes only the router for the router: a caller with a token may not send _entities queries', async () => {
+    const caller = await post(graph, { query: ROUTER }, { authorization: reader });
+    expect(codes(caller.body)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
+    const wrong = await post(
+      graph,
+      { query: ROUTER },
+      { authorization: reader, 'router-authorization': 'x' },
+    );
+    expect(codes(wrong.body)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
+    const router = await post(
+      graph,
+      { query: ROUTER },
+      { authorization: reader, 'router-authorization': ROUTER_SECRET },
+    );
+    expect(router.status).toBe(200);
+    expect(router.body.data?._service).toBeTruthy();
+  });
+
+  it('runs the query plans a router writes, and still checks the caller’s scopes on them', async () => {
+    const plan = await post(
+      graph,
+      { query: AD_HOC },
+      { authorization: reader, 'router-authorization': ROUTER_SECRET },
+    );
+    expect(plan.status).toBe(200);
+    expect((plan.body.data?.devices as { edges: unknown[] }).edges).toHaveLength(2);
+    const unscoped = await post(
+      graph,
+      { query: AD_HOC },
+      {
+        authorization: `Bearer ${await tokenWith('users:authenticate')}`,
+        'router-authorization': ROUTER_SECRET,
+      },
+    );
+    expect(codes(unscoped.body)).toEqual(['FORBIDDEN']);
+  });
+
+  it('runs a subscription the router forwards over graphql-ws, and refuses it from anyone else', async () => {
+    const adHoc = { query: 'subscription { uploadJobChanged(id: "no-such-job") { id } }' };
+    const caller = await subscribe(graph, adHoc, { authorization: reader });
+    expect(caller.errorCodes).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
+    const router = await subscribe(graph, adHoc, {
+      authorization: reader,
+      'router-authorization': ROUTER_SECRET,
+    });
+    const answered = [
+      ...router.results.flatMap((r) => (r.errors ?? []).map((e) => e.extensions?.code)),
+      ...router.errorCodes,
+    ];
+    expect(answered).toEqual(['NOT_FOUND']);
   });
 });
 
