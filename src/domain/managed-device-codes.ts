@@ -23,22 +23,25 @@ export const OWNERSHIP_OF_CODE: Readonly<Record<string, Exclude<DeviceOwnership,
   C: 'COMPANY_OWNED',
 };
 
-/** Knox spells its codes in upper case; a padded or lower-case code is read as the same code. */
-const canonical = (code: string | null | undefined): string | null => {
+/**
+ * Knox spells its codes in upper case; a padded or lower-case code is read as the same code. The fleet
+ * index stores codes in this form, so the platform filter finds every device the graph shows as that platform.
+ */
+export const canonicalCode = (code: string | null | undefined): string | null => {
   const trimmed = code?.trim();
   return trimmed ? trimmed.toUpperCase() : null;
 };
 
 /** Null when Knox Manage sent no code; OTHER for one the reference does not document. */
 export function platformOf(code: string | null | undefined): DevicePlatform | null {
-  const known = canonical(code);
+  const known = canonicalCode(code);
   if (known === null) return null;
   return Object.hasOwn(PLATFORM_OF_CODE, known) ? PLATFORM_OF_CODE[known]! : 'OTHER';
 }
 
 /** Null when Knox Manage sent no code; OTHER for one the reference does not document. */
 export function ownershipOf(code: string | null | undefined): DeviceOwnership | null {
-  const known = canonical(code);
+  const known = canonicalCode(code);
   if (known === null) return null;
   return Object.hasOwn(OWNERSHIP_OF_CODE, known) ? OWNERSHIP_OF_CODE[known]! : 'OTHER';
 }

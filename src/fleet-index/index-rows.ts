@@ -1,5 +1,6 @@
 import { deviceIdentifierKind } from '../domain/device-identifiers.js';
 import type { DeviceAccess, DeviceRegistration, FleetUser, ManagedDevice } from '../domain/fleet.js';
+import { canonicalCode } from '../domain/managed-device-codes.js';
 import type { SqlValue } from './sql-engine.js';
 
 /**
@@ -50,7 +51,7 @@ export function managedRow(m: ManagedDevice, syncedAt: string): IndexRow {
     model: m.model,
     status: m.status,
     owner_user_id: m.ownerUserId,
-    platform: m.platform,
+    platform: canonicalCode(m.platform),
     mobile_id: m.mobileId,
     // Knox Manage's list rows carry `updated`, not the last connection: the best "last seen" they give.
     last_seen: iso(m.lastConnectedAt) ?? iso(m.updatedAt),

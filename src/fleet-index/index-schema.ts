@@ -9,7 +9,8 @@ import type { SqlDialect } from './sql-engine.js';
  * A full sync fills `stage_*` copies and swaps them in with the rebuild, in one transaction: readers see
  * the last good index until the new one is whole, and a sync that fails leaves it untouched.
  */
-export const INDEX_SCHEMA_VERSION = 1;
+// 2: platform codes stored canonical (trimmed, upper case); an index of version 1 is dropped and re-synced.
+export const INDEX_SCHEMA_VERSION = 2;
 
 export type SourceTable = 'kdms_devices' | 'km_devices' | 'box_devices' | 'km_users';
 

@@ -1,4 +1,6 @@
 import { ownershipOf, platformCodeOf, platformOf } from '../../src/domain/managed-device-codes.js';
+import type { ManagedDevice } from '../../src/domain/fleet.js';
+import { managedRow } from '../../src/fleet-index/index-rows.js';
 
 /** Knox Manage's platform and ownership codes, as its API reference lists them, in words. */
 describe('Knox Manage device codes', () => {
@@ -36,5 +38,12 @@ describe('Knox Manage device codes', () => {
       'W',
       null,
     ]);
+  });
+
+  it('are indexed as the graph reads them, so the platform filter finds a padded or lower-case code', () => {
+    const device = { deviceId: 'd-1', platform: ' a ', tags: [] } as unknown as ManagedDevice;
+    const row = managedRow(device, '2026-11-23T00:00:00.000Z');
+    expect(row.platform).toBe(platformCodeOf(platformOf(device.platform)!));
+    expect(row.platform).toBe('A');
   });
 });
