@@ -35,7 +35,7 @@ type SubgraphResolvers = Extract<
  * accepts; @apollo/composition accepts it too.
  */
 export const FEDERATION_LINK =
-  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@authenticated", "@requiresScopes", "@cost", "@listSize"])';
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@tag", "@authenticated", "@requiresScopes", "@cost", "@listSize"])';
 
 /**
  * The scope a router's `_entities` call needs for each entity type (checked in `__resolveReference`,

@@ -10,6 +10,13 @@ import { getMetadataStorage } from 'type-graphql';
  * from the built schema, so the router and the subgraph agree on what a query costs.
  */
 
+/**
+ * The contract mark for what only operators and other services use (API health, password checks). A
+ * router's contract variant that excludes `internal` is the graph for frontends and partners; elements
+ * with no tag are in every contract. Put on fields and types with type-graphql's `@Directive`.
+ */
+export const INTERNAL_TAG = '@tag(name: "internal")';
+
 /** `Type.field` → the scopes `@Authorized` lists (any one suffices); empty = any authenticated caller. */
 export type FieldScopes = Map<string, readonly string[]>;
 

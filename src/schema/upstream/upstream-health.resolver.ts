@@ -1,7 +1,18 @@
 import { DateTimeResolver } from 'graphql-scalars';
-import { Ctx, Field, Int, ObjectType, Query, Resolver, registerEnumType, Authorized } from 'type-graphql';
+import {
+  Authorized,
+  Ctx,
+  Directive,
+  Field,
+  Int,
+  ObjectType,
+  Query,
+  Resolver,
+  registerEnumType,
+} from 'type-graphql';
 import { SCOPES } from '../../domain/scopes.js';
 import { UpstreamEnum } from '../common/enums.js';
+import { INTERNAL_TAG } from '../federation-directives.js';
 import type { GraphContext, UpstreamHealthReport } from '../context.js';
 
 export enum UpstreamStatusEnum {
@@ -19,6 +30,7 @@ registerEnumType(UpstreamStatusEnum, {
   },
 });
 
+@Directive(INTERNAL_TAG)
 @ObjectType({
   description:
     "The fleet index's copy of what an API lists whole (Knox Manage: devices and users; Box: devices; KDMS: registrations).",
@@ -45,6 +57,7 @@ export class UpstreamSync {
   inProgressPercent: number | null;
 }
 
+@Directive(INTERNAL_TAG)
 @ObjectType({
   description: 'Whether Fleetgraph can reach an API with its credentials right now.',
   simpleResolvers: true,
@@ -75,6 +88,7 @@ export class UpstreamHealth {
 @Resolver()
 export class UpstreamHealthResolver {
   @Authorized(SCOPES.read)
+  @Directive(INTERNAL_TAG)
   @Query(() => [UpstreamHealth], {
     description:
       'Checks each API now with one cheap authenticated call (KDMS getDevices of one, a Knox Manage user read, a Box device read), and reports the fleet index sync state of each.',

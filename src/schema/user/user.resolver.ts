@@ -2,6 +2,7 @@ import {
   Arg,
   Args,
   Ctx,
+  Directive,
   Field,
   FieldResolver,
   ID,
@@ -28,6 +29,7 @@ import type { GraphContext } from '../context.js';
 import { DeviceConnection } from '../device/device.connection.js';
 import type { DeviceConnectionValue } from '../device/device.resolver.js';
 import { badUserInput } from '../errors.js';
+import { INTERNAL_TAG } from '../federation-directives.js';
 import { User } from './user.type.js';
 import type { UserRef } from './user.type.js';
 
@@ -84,6 +86,7 @@ export class UserConnection {
   totalCount: number;
 }
 
+@Directive(INTERNAL_TAG)
 @ObjectType({ description: "The outcome of checking a user's password with Knox Manage." })
 export class AuthenticationResult {
   @Field(() => Boolean, {
@@ -138,6 +141,7 @@ export class UserResolver {
   }
 
   @Authorized(SCOPES.authenticateUsers)
+  @Directive(INTERNAL_TAG)
   @Mutation(() => AuthenticationResult, {
     description:
       "Checks a user's password with Knox Manage. The password is passed through; it is never stored, cached or logged.",
