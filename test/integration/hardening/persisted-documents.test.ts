@@ -35,7 +35,7 @@ const codes = (body: GraphQLBody) => (body.errors ?? []).map((e) => e.extensions
 /** One subscription over graphql-ws: its results until it ends, or the errors it ended with. */
 function subscribe(
   graph: TestGraph,
-  payload: { query: string; variables?: Record<string, unknown> },
+  payload: { query: string; variables?: Record<string, unknown>; extensions?: Record<string, unknown> },
   connectionParams: Record<string, string> = {},
 ) {
   const client = createClient({
@@ -146,6 +146,16 @@ describe('PERSISTED_DOCUMENTS=require', () => {
     ];
     expect(answered).not.toContain('PERSISTED_QUERY_NOT_IN_LIST');
     expect(answered).toEqual(['NOT_FOUND']);
+    // By its hash alone: graphql-ws requires a `query` string, so an empty one stands for "none".
+    const byHash = await subscribe(graph, {
+      query: '',
+      variables: { id: 'no-such-job' },
+      extensions: persisted(JOB_CHANGED.hash),
+    });
+    expect([
+      ...byHash.results.flatMap((r) => (r.errors ?? []).map((e) => e.extensions?.code)),
+      ...byHash.errorCodes,
+    ]).toEqual(['NOT_FOUND']);
   });
 });
 
