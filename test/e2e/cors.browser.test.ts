@@ -2,7 +2,13 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'puppeteer-core';
-import { describeInBrowser, launchChromium, offlinePage } from '../helpers/browser.js';
+import {
+  closeChromium,
+  describeInBrowser,
+  launchChromium,
+  offlinePage,
+  settleAll,
+} from '../helpers/browser.js';
 import type { PageLog } from '../helpers/browser.js';
 import { startTestGraph } from '../helpers/graph.js';
 import type { TestGraph } from '../helpers/graph.js';
@@ -65,7 +71,11 @@ describeInBrowser('CORS from pages of other origins (chromium)', () => {
   let received: string[] = [];
 
   beforeAll(async () => {
-    [listed, unlisted, browser] = await Promise.all([pageServer(), pageServer(), launchChromium()]);
+    await settleAll(
+      pageServer().then((started) => (listed = started)),
+      pageServer().then((started) => (unlisted = started)),
+      launchChromium().then((launched) => (browser = launched)),
+    );
     graph = await startTestGraph({
       env: { CORS_ORIGINS: listed.origin, CORS_CREDENTIALS: 'true' },
       emulators: { fleet: { size: 20, seed: 'cors' } },
@@ -81,8 +91,7 @@ describeInBrowser('CORS from pages of other origins (chromium)', () => {
     received = [];
   });
   afterAll(async () => {
-    await browser?.close();
-    await graph?.stop();
+    await settleAll(closeChromium(browser), graph?.stop());
     listed?.server.close();
     unlisted?.server.close();
   });

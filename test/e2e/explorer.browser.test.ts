@@ -1,5 +1,12 @@
 import type { Browser, HTTPRequest, Page } from 'puppeteer-core';
-import { describeInBrowser, launchChromium, offlinePage, screenshot } from '../helpers/browser.js';
+import {
+  closeChromium,
+  describeInBrowser,
+  launchChromium,
+  offlinePage,
+  screenshot,
+  settleAll,
+} from '../helpers/browser.js';
 import type { PageLog } from '../helpers/browser.js';
 import { startTestGraph } from '../helpers/graph.js';
 import type { TestGraph } from '../helpers/graph.js';
@@ -56,17 +63,16 @@ describeInBrowser('the explorer at the graph URL (chromium, no internet)', () =>
   let upgrades = 0;
 
   beforeAll(async () => {
-    [browser, graph] = await Promise.all([
-      launchChromium(),
-      startTestGraph({ emulators: { fleet: { size: 50, seed: 'explorer' } } }),
-    ]);
+    await settleAll(
+      launchChromium().then((launched) => (browser = launched)),
+      startTestGraph({ emulators: { fleet: { size: 50, seed: 'explorer' } } }).then(
+        (started) => (graph = started),
+      ),
+    );
     graph.fleetgraph.server.httpServer.on('upgrade', () => (upgrades += 1));
     ({ page, log } = await offlinePage(browser));
   });
-  afterAll(async () => {
-    await browser?.close();
-    await graph?.stop();
-  });
+  afterAll(() => settleAll(closeChromium(browser), graph?.stop()));
 
   it('auto: asks Apollo CDN for Sandbox, then shows the GraphiQL bundled in the build', async () => {
     await page.goto(graph.url, { waitUntil: 'domcontentloaded' });
@@ -138,16 +144,17 @@ describeInBrowser('the explorer at the graph URL (chromium, no internet)', () =>
   describe('the other settings', () => {
     let graphiqlOnly: TestGraph;
     let sandboxOnly: TestGraph;
-    beforeAll(async () => {
-      [graphiqlOnly, sandboxOnly] = await Promise.all([
-        startTestGraph({ sharedEmulators: graph.emulators, config: { explorer: 'graphiql' } }),
-        startTestGraph({ sharedEmulators: graph.emulators, config: { explorer: 'sandbox' } }),
-      ]);
-    });
-    afterAll(async () => {
-      await graphiqlOnly?.stop();
-      await sandboxOnly?.stop();
-    });
+    beforeAll(() =>
+      settleAll(
+        startTestGraph({ sharedEmulators: graph.emulators, config: { explorer: 'graphiql' } }).then(
+          (started) => (graphiqlOnly = started),
+        ),
+        startTestGraph({ sharedEmulators: graph.emulators, config: { explorer: 'sandbox' } }).then(
+          (started) => (sandboxOnly = started),
+        ),
+      ),
+    );
+    afterAll(() => settleAll(graphiqlOnly?.stop(), sandboxOnly?.stop()));
 
     it('EXPLORER=graphiql: GraphiQL at once, nothing asked of any other host', async () => {
       const { page: only, log: onlyLog } = await offlinePage(browser);

@@ -45,6 +45,10 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
+/**
+ * Debian's chromium, offline. Closed by closeChromium, not browser.close(): see there. Puppeteer kills it
+ * itself when its own steps after spawning it fail (connecting, finding the first page).
+ */
 export function launchChromium(): Promise<Browser> {
   return puppeteer.launch({
     executablePath: CHROMIUM!,
@@ -66,6 +70,59 @@ export function launchChromium(): Promise<Browser> {
       '--disable-features=IsolateOrigins,site-per-process',
     ],
   });
+}
+
+/** How long browser.close() may take (well under a second when chromium is healthy) before it is killed. */
+const CLOSE_TIMEOUT_MS = 5_000;
+
+/** What `settles` resolves to, or false once `ms` have passed. */
+async function within(settles: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([settles, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Closes chromium, and kills it if closing fails or takes longer than CLOSE_TIMEOUT_MS: browser.close() waits
+ * on chromium's answer, which a wedged browser never gives, and a chromium outliving jest keeps running
+ * unseen (puppeteer starts it in a process group of its own). Never throws, so the other resources of an
+ * afterAll are stopped too. Undefined (a beforeAll that failed before it existed) is nothing to close.
+ */
+export async function closeChromium(browser: Browser | undefined): Promise<void> {
+  if (!browser) return;
+  const chromium = browser.process();
+  // Settles once chromium has exited (puppeteer waits for the process), whichever way it ends.
+  const exited = browser.close().then(
+    () => true,
+    () => false,
+  );
+  if ((await within(exited, CLOSE_TIMEOUT_MS)) || chromium?.pid === undefined) return;
+  try {
+    // The whole group: its renderer and utility processes would outlive a killed browser process.
+    process.kill(-chromium.pid, 'SIGKILL');
+  } catch {
+    chromium.kill('SIGKILL'); // the group is gone already, or not ours to signal
+  }
+  // Its exit is what lets puppeteer remove the temporary profile.
+  await within(exited, CLOSE_TIMEOUT_MS);
+}
+
+/**
+ * Waits for every one of `starts` (or stops), then throws what failed (an AggregateError when several did).
+ * Each start assigns its resource as it resolves (`launchChromium().then((b) => (browser = b))`), so afterAll
+ * stops whatever did start: with Promise.all a failure returns at once, and what the others start afterwards
+ * is never assigned, so never stopped (a chromium left running after jest).
+ */
+export async function settleAll(...starts: Array<Promise<unknown> | undefined>): Promise<void> {
+  const failures = (await Promise.allSettled(starts)).flatMap((result) =>
+    result.status === 'rejected' ? [result.reason as unknown] : [],
+  );
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, `${failures.length} of them failed`);
 }
 
 /** What a page asked for and how it went. */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +53,7 @@ export function findExplorerBundle(logger: Logger): ExplorerBundle | null {
   return {
     origin: 'development',
     dir: () =>
-      (building ??= developmentBundle(logger).catch((error: unknown) => {
+      (building ??= developmentBundle({ logger }).catch((error: unknown) => {
         building = null; // the next request tries again (a missing package installed meanwhile)
         throw error;
       })),
@@ -68,17 +68,52 @@ function bundleKey(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-async function developmentBundle(logger: Logger): Promise<string> {
-  const key = bundleKey();
-  const dir = join(CACHE_DIR, key);
-  if (existsSync(join(dir, MANIFEST))) return dir;
+/**
+ * A scratch folder this old was left by a build that died (killed, or the machine went down): a build
+ * takes seconds, so no live build is still writing to it.
+ */
+export const ABANDONED_SCRATCH_MS = 10 * 60_000;
+/**
+ * Another key's bundle unused this long is removed. Other keys are not stale by being other keys: a server
+ * started before a branch switch or `npm install` keeps serving its own folder, and a second process of
+ * other sources can share this node_modules. Nothing records who is serving a folder (a pid says nothing
+ * across containers sharing the volume), so "in use" is read from when a process last started serving it
+ * (each one touches the manifest): a week leaves every ordinary server alone while bundles of old lockfiles
+ * (7 MiB each) still go. A server running from the sources for longer than that loses its explorer
+ * files if a build of other sources runs meanwhile; restarting it rebuilds them.
+ */
+export const UNUSED_BUNDLE_MS = 7 * 24 * 60 * 60_000;
+/** Scratch folders are `.<key>-<pid>-<random>`: dot-prefixed, so never taken for a bundle. */
+const SCRATCH = /^\.[0-9a-f]{16}-\d+-[0-9a-f]{8}$/;
+
+export interface DevelopmentBundleOptions {
+  logger: Logger;
+  /** node_modules/.cache/fleetgraph-explorer/ unless a test gives its own. */
+  cacheDir?: string;
+  key?: string;
+  /** buildExplorerBundle unless a test gives a faster (or failing) one. */
+  build?: (outDir: string, key: string) => Promise<ExplorerBundleManifest>;
+}
+
+/** The development bundle's folder in the cache, built first if no complete one is there. */
+export async function developmentBundle({
+  logger,
+  cacheDir = CACHE_DIR,
+  key = bundleKey(),
+  build = buildExplorerBundle,
+}: DevelopmentBundleOptions): Promise<string> {
+  const dir = join(cacheDir, key);
+  if (existsSync(join(dir, MANIFEST))) {
+    await markUsed(dir);
+    return dir;
+  }
   logger.info({ dir }, 'building the GraphiQL explorer bundle (first use of these sources)');
   const started = performance.now();
   // Built aside and renamed into place: jest workers and a second server may build at the same time, and
   // none may serve a half-written folder.
-  const scratch = join(CACHE_DIR, `.${key}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const scratch = join(cacheDir, `.${key}-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    const manifest = await buildExplorerBundle(scratch, key);
+    const manifest = await build(scratch, key);
     try {
       await rename(scratch, dir);
     } catch (error) {
@@ -91,11 +126,49 @@ async function developmentBundle(logger: Logger): Promise<string> {
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  // Bundles of other keys are of sources or packages no longer checked out.
-  for (const entry of await readdir(CACHE_DIR))
-    if (entry !== key && !entry.startsWith('.'))
-      await rm(join(CACHE_DIR, entry), { recursive: true, force: true });
+  await markUsed(dir);
+  try {
+    await sweepCache(cacheDir, key);
+  } catch (error) {
+    // Only disk space is at stake: the bundle is in place.
+    logger.warn(
+      { err: error instanceof Error ? error.message : String(error), cacheDir },
+      'could not clear old GraphiQL explorer bundles',
+    );
+  }
   return dir;
+}
+
+/** Touches the manifest: what sweepCache reads as "served lately" (a read-only cache is left as it is). */
+async function markUsed(dir: string): Promise<void> {
+  const now = new Date();
+  await utimes(join(dir, MANIFEST), now, now).catch(() => undefined);
+}
+
+/**
+ * Removes what no process can still be using: scratch folders of builds that died (a build's own failure
+ * removes its scratch itself) and bundles of other keys unused for UNUSED_BUNDLE_MS. Runs after a build, so
+ * a cache nobody rebuilds is never walked.
+ */
+async function sweepCache(cacheDir: string, key: string): Promise<void> {
+  const now = Date.now();
+  for (const entry of await readdir(cacheDir)) {
+    const path = join(cacheDir, entry);
+    let maxAgeMs: number;
+    let datedBy: string;
+    if (SCRATCH.test(entry)) {
+      maxAgeMs = ABANDONED_SCRATCH_MS;
+      datedBy = path; // a build writes its files into it
+    } else if (entry !== key && !entry.startsWith('.')) {
+      maxAgeMs = UNUSED_BUNDLE_MS;
+      datedBy = join(path, MANIFEST); // markUsed
+    } else continue;
+    // A folder with no manifest (put there by hand, or of an older layout) is dated by the folder itself.
+    const dated = await stat(datedBy)
+      .catch(() => stat(path))
+      .catch(() => null);
+    if (dated && now - dated.mtimeMs > maxAgeMs) await rm(path, { recursive: true, force: true });
+  }
 }
 
 /**
