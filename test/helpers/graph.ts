@@ -49,6 +49,9 @@ export interface TestGraphOptions {
   logger?: Logger;
 }
 
+/** The largest KDMS_ASYNC_DELAY_MS the configuration takes. */
+const KDMS_ASYNC_DELAY_MAX_MS = 3_600_000;
+
 export async function startTestGraph(options: TestGraphOptions = {}): Promise<TestGraph> {
   const loaded = loadConfig({
     NODE_ENV: 'test',
@@ -56,6 +59,17 @@ export async function startTestGraph(options: TestGraphOptions = {}): Promise<Te
     JOB_STORE_FILE: 'memory',
     // Live plans, so call counts are those of one query; the fleet index suites turn it on.
     FLEET_INDEX: 'off',
+    // The graph's wait for a KDMS callback (WEBHOOK_TIMEOUT_MS, embedded default 5 × KDMS_ASYNC_DELAY_MS)
+    // follows the KDMS it is given. Suites that hold uploads pending (an hour) and settle them themselves
+    // would otherwise have the poller settle them after 10 s from a KDMS that holds none of the devices yet
+    // (every one NOT_REGISTERED, the job FAILED) whenever a loaded machine stretches a test past 10 s.
+    ...(options.sharedEmulators
+      ? {
+          KDMS_ASYNC_DELAY_MS: String(
+            Math.min(options.sharedEmulators.kdms.asyncSettings.asyncDelayMs, KDMS_ASYNC_DELAY_MAX_MS),
+          ),
+        }
+      : {}),
     ...options.env,
   });
   const config: FleetgraphConfig = {
