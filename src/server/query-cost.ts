@@ -73,21 +73,25 @@ export function demandControlEstimator(schema: GraphQLSchema, document: Document
     return mutation && type === mutation ? MUTATION_COST + cost : cost;
   };
 
-  /** What the children named in `sizedFields` cost together, through inline fragments and spreads. */
+  /**
+   * What the children named in `sizedFields` cost together, through inline fragments and spreads. A fragment
+   * spread twice counts twice, as graphql-query-complexity sums it; `spreading` only stops a cycle.
+   */
   function sizedChildrenCost(
     selectionSet: SelectionSetNode | undefined,
     sizedFields: ReadonlySet<string>,
-    seen = new Set<string>(),
+    spreading = new Set<string>(),
   ): number {
     let total = 0;
     for (const selection of selectionSet?.selections ?? []) {
       if (selection.kind === Kind.FIELD) {
         if (sizedFields.has(selection.name.value)) total += costOfNode.get(selection) ?? 0;
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        total += sizedChildrenCost(selection.selectionSet, sizedFields, seen);
-      } else if (!seen.has(selection.name.value)) {
-        seen.add(selection.name.value);
-        total += sizedChildrenCost(fragments.get(selection.name.value)?.selectionSet, sizedFields, seen);
+        total += sizedChildrenCost(selection.selectionSet, sizedFields, spreading);
+      } else if (!spreading.has(selection.name.value)) {
+        spreading.add(selection.name.value);
+        total += sizedChildrenCost(fragments.get(selection.name.value)?.selectionSet, sizedFields, spreading);
+        spreading.delete(selection.name.value);
       }
     }
     return total;

@@ -84,6 +84,11 @@ describe('demand-control cost', () => {
       cost(`{ devices(first: 3) { ...Page } }
         fragment Page on DeviceConnection { pageInfo { hasNextPage } ... on DeviceConnection { edges { node { imei } } } }`),
     ).toBe(1 + 3 * 2 + 1);
+    // the same fragment spread twice is counted twice, and both times multiplied
+    expect(
+      cost(`{ devices(first: 3) { ...Edges ...Edges } }
+        fragment Edges on DeviceConnection { edges { cursor } }`),
+    ).toBe(1 + 3 * 2);
     // a skipped edges costs nothing, an included one its full share
     const skippable = 'query ($skip: Boolean!) { devices(first: 3) { edges @skip(if: $skip) { cursor } } }';
     expect(cost(skippable, { skip: true })).toBe(1);
